@@ -1,0 +1,190 @@
+/**
+ * The main.cf parameters facteur implements: name, kind, Postfix default and
+ * a one-line meaning. Names and defaults are postconf(5)'s, at
+ * compatibility_level 3.6 (the defaults a fresh Postfix install uses).
+ * Parameters facteur adds follow the same naming style.
+ */
+
+import { VERSION } from "../version.ts";
+
+export type ParamKind =
+  | "string" // free text, $name expanded
+  | "list" // whitespace/comma separated; a TOML array is accepted too
+  | "time" // number + unit s, m, h, d, w; a bare number uses the parameter's unit
+  | "int" // integer >= 0
+  | "bool" // yes/no (TOML true/false accepted)
+  | "code" // SMTP reply code, 4xx or 5xx
+  | "path"; // file-system path; relative paths are taken from the config file's directory
+
+export interface ParamSpec {
+  kind: ParamKind;
+  /** Postfix's default, unexpanded, or computed from the host and other parameters. */
+  default: string | ((get: (name: string) => string) => string);
+  doc: string;
+  /** Default unit for a bare number (postconf(5): "time units"). */
+  unit?: "s" | "m" | "h" | "d" | "w";
+  /** Names expanded at use time by a daemon, not at load time (e.g. $user in forward_path). */
+  runtimeVars?: string[];
+  /** The only values allowed, when the parameter is an enumeration. */
+  choices?: string[];
+}
+
+function hostName(): string {
+  try {
+    const name = Deno.hostname();
+    // postconf(5) myhostname: the fully-qualified domain name; Postfix appends .localdomain
+    // to a bare name when it cannot find a domain.
+    return name.includes(".") ? name : `${name}.localdomain`;
+  } catch {
+    return "localhost.localdomain";
+  }
+}
+
+const p = (
+  kind: ParamKind,
+  def: ParamSpec["default"],
+  doc: string,
+  extra: Partial<ParamSpec> = {},
+) => ({ kind, default: def, doc, ...extra }) satisfies ParamSpec;
+
+export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
+  // Identity. postconf(5) myhostname, mydomain, myorigin.
+  myhostname: p("string", () => hostName(), "fully-qualified name of this mail host"),
+  // postconf(5) mydomain: "$myhostname minus the first component", or localdomain.
+  mydomain: p(
+    "string",
+    (get) => get("myhostname").split(".").slice(1).join(".") || "localdomain",
+    "internet domain of this host",
+  ),
+  myorigin: p("string", "$myhostname", "domain appended to unqualified sender addresses"),
+  mail_name: p("string", "facteur", "mail system name in the SMTP greeting and Received headers"),
+  mail_version: p("string", VERSION, "version of facteur (read only)"),
+  smtpd_banner: p("string", "$myhostname ESMTP $mail_name", "text after 220 in the greeting"),
+  compatibility_level: p("string", "3.6", "Postfix compatibility level facteur's defaults follow"),
+
+  // Destinations and networks.
+  mydestination: p(
+    "list",
+    "$myhostname, localhost.$mydomain, localhost",
+    "domains delivered by the local transport",
+  ),
+  mynetworks: p("list", "127.0.0.0/8 [::1]/128", "trusted client networks (CIDR)"),
+  inet_interfaces: p("list", "all", "addresses services listen on: all, loopback-only, or list"),
+  inet_protocols: p("list", "all", "ipv4, ipv6 or all"),
+  relay_domains: p("list", "", "domains this host relays mail to"),
+  relay_recipient_maps: p("list", "", "valid recipients in relay_domains (empty: all)"),
+  parent_domain_matches_subdomains: p(
+    "list",
+    "debug_peer_list,fast_flush_domains,mynetworks,permit_mx_backup_networks," +
+      "qmqpd_authorized_clients,relay_domains,smtpd_access_maps",
+    "features where example.com also matches sub.example.com",
+  ),
+  recipient_delimiter: p("string", "", "separator(s) between user and extension (user+ext)"),
+
+  // Local delivery. local(8), aliases(5).
+  alias_maps: p("list", "hash:/etc/aliases", "alias tables for the local transport"),
+  alias_database: p("list", "hash:/etc/aliases", "alias tables built by newaliases"),
+  local_recipient_maps: p(
+    "list",
+    "proxy:unix:passwd.byname $alias_maps",
+    "valid local recipients; empty accepts any local address",
+  ),
+  local_transport: p("string", "local:$myhostname", "transport for mydestination domains"),
+  home_mailbox: p("string", "", "mailbox path relative to home; trailing / = Maildir"),
+  local_home_base: p(
+    "path",
+    "$data_directory/home",
+    "facteur: home directories of local users who are not system accounts",
+  ),
+  mail_spool_directory: p("path", "/var/mail", "mbox spool; trailing / = Maildir"),
+  mailbox_size_limit: p("int", "51200000", "max size in bytes of a mailbox or Maildir message"),
+  message_size_limit: p("int", "10240000", "max size in bytes of a message, envelope included"),
+  allow_mail_to_commands: p("list", "alias, forward", "where |command deliveries are allowed"),
+  allow_mail_to_files: p("list", "alias, forward", "where /file deliveries are allowed"),
+  owner_request_special: p("bool", "yes", "treat owner-x and x-request specially"),
+  unknown_local_recipient_reject_code: p("code", "550", "reply code for an unknown local user"),
+  luser_relay: p("string", "", "destination for unknown local recipients"),
+
+  // Virtual domains. virtual(5), virtual(8).
+  virtual_alias_maps: p("list", "", "address rewriting to other addresses"),
+  virtual_alias_domains: p("list", "$virtual_alias_maps", "domains that only hold aliases"),
+  virtual_alias_recursion_limit: p("int", "1000", "max nesting of virtual alias expansion"),
+  virtual_alias_expansion_limit: p("int", "1000", "max addresses one virtual alias expands to"),
+  virtual_mailbox_domains: p("list", "$virtual_mailbox_maps", "domains with virtual mailboxes"),
+  virtual_mailbox_base: p("path", "", "prefix for paths in virtual_mailbox_maps"),
+  virtual_mailbox_maps: p("list", "", "recipient → mailbox path (trailing / = Maildir)"),
+  virtual_mailbox_limit: p("int", "51200000", "max size in bytes of a virtual mailbox"),
+  virtual_transport: p("string", "virtual", "transport for virtual_mailbox_domains"),
+  unknown_virtual_mailbox_reject_code: p("code", "550", "reply code for an unknown virtual user"),
+  unknown_virtual_alias_reject_code: p("code", "550", "reply code for an unknown virtual alias"),
+  unknown_relay_recipient_reject_code: p("code", "550", "reply code for an unknown relay user"),
+
+  // smtpd. smtpd(8).
+  smtpd_recipient_restrictions: p("list", "", "restrictions applied at RCPT TO"),
+  smtpd_relay_restrictions: p(
+    "list",
+    "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination",
+    "relay control, applied at RCPT TO before smtpd_recipient_restrictions",
+  ),
+  smtpd_client_restrictions: p("list", "", "restrictions applied at connect"),
+  smtpd_helo_restrictions: p("list", "", "restrictions applied at HELO/EHLO"),
+  smtpd_sender_restrictions: p("list", "", "restrictions applied at MAIL FROM"),
+  smtpd_data_restrictions: p("list", "", "restrictions applied at DATA"),
+  smtpd_end_of_data_restrictions: p("list", "", "restrictions applied at end of data"),
+  smtpd_delay_reject: p("bool", "yes", "apply client/helo/sender restrictions at RCPT TO"),
+  smtpd_helo_required: p("bool", "no", "require HELO/EHLO before MAIL"),
+  smtpd_reject_unlisted_recipient: p("bool", "yes", "reject unknown recipients at RCPT TO"),
+  smtpd_null_access_lookup_key: p("string", "<>", "access(5) key for the null sender"),
+  access_map_reject_code: p("code", "554", "reply code for an access(5) REJECT"),
+  access_map_defer_code: p("code", "450", "reply code for an access(5) DEFER"),
+  relay_domains_reject_code: p("code", "554", "reply code for reject_unauth_destination"),
+  unverified_recipient_reject_code: p("code", "450", "reply code for an unverified recipient"),
+  disable_vrfy_command: p("bool", "no", "disable VRFY entirely"),
+  smtpd_timeout: p("time", "300s", "idle time allowed per client command", { unit: "s" }),
+  smtpd_recipient_limit: p("int", "1000", "max recipients per message"),
+  smtpd_recipient_overshoot_limit: p("int", "1000", "recipients over the limit before hard error"),
+  smtpd_hard_error_limit: p("int", "20", "errors before the session is closed"),
+  smtpd_soft_error_limit: p("int", "10", "errors before replies are delayed"),
+  smtpd_error_sleep_time: p("time", "1s", "delay after an error past the soft limit", {
+    unit: "s",
+  }),
+  smtpd_junk_command_limit: p("int", "100", "NOOP/VRFY/RSET/ETRN without a delivery before close"),
+  smtpd_client_connection_count_limit: p("int", "50", "concurrent sessions per client address"),
+  smtpd_forbid_bare_newline: p(
+    "string",
+    "reject",
+    "bare LF in SMTP data: reject (550 5.5.2), normalize (accept as line end), or no",
+    { choices: ["reject", "normalize", "yes", "no"] },
+  ),
+  smtpd_forbid_bare_newline_exclusions: p("list", "$mynetworks", "clients exempt from the above"),
+  smtpd_discard_ehlo_keywords: p("list", "", "EHLO keywords not announced"),
+  smtpd_per_record_deadline: p("bool", "no", "smtpd_timeout per read rather than per command"),
+  smtputf8_enable: p("bool", "yes", "announce and accept SMTPUTF8 (RFC 6531)"),
+  strict_rfc821_envelopes: p("bool", "no", "require <> around MAIL/RCPT addresses"),
+  line_length_limit: p("int", "2048", "max SMTP command or header line length stored"),
+  header_size_limit: p("int", "102400", "max bytes of one message header"),
+  hopcount_limit: p("int", "50", "max Received headers before the message is refused"),
+  default_process_limit: p("int", "100", "max sessions of one service (master.cf maxproc)"),
+  soft_bounce: p("bool", "no", "turn permanent failures into temporary ones"),
+
+  // Routing. transport(5), ADDRESS_CLASS_README.
+  relay_transport: p("string", "relay", "transport for relay_domains"),
+  default_transport: p("string", "smtp", "transport for all other domains"),
+
+  // Queue and retries (the simple retry loop; the full scheduler comes with qmgr).
+  queue_run_delay: p("time", "300s", "time between deferred-queue scans", { unit: "s" }),
+  minimal_backoff_time: p("time", "300s", "minimum time before a retry", { unit: "s" }),
+  maximal_backoff_time: p("time", "4000s", "maximum time between retries", { unit: "s" }),
+  maximal_queue_lifetime: p("time", "5d", "time a message may stay deferred", { unit: "d" }),
+  bounce_queue_lifetime: p("time", "5d", "same, for bounces", { unit: "d" }),
+
+  // facteur's own state: the SQLite queue and index, and by default the mailboxes.
+  data_directory: p("path", "/var/lib/facteur", "directory holding facteur's state"),
+};
+
+/** The unexpanded default of `name`; `get` gives expanded values of the others. */
+export function defaultValue(name: string, get: (name: string) => string): string {
+  const spec = PARAMETERS[name];
+  if (!spec) throw new Error(`no such parameter: ${name}`);
+  return typeof spec.default === "function" ? spec.default(get) : spec.default;
+}
