@@ -1,0 +1,111 @@
+/**
+ * Opening lookup tables from `type:name` specs (DATABASE_README, postconf(5)).
+ *
+ *   hash:/path, btree:, lmdb:, cdb:, dbm:, sdbm:  the postmap(1) source file
+ *       itself (no .db is built or read), re-read when it changes
+ *   texthash:/path   same syntax, read once (Postfix: until restart)
+ *   inline:{k=v, { k = v }}, static:value, static:{ v }
+ *   regexp:/path, pcre:/path, cidr:/path (also inline: regexp:{ {rule}, ... })
+ *   unix:passwd.byname, unix:group.byname
+ *   proxy:TYPE:name  is TYPE:name (facteur has no proxymap server)
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { parseAliasesSource } from "./aliases.ts";
+import { splitOutsideBraces } from "./braces.ts";
+import { openCidr } from "./cidr.ts";
+import { fixedTable } from "./fixed_table.ts";
+import { openInline, openStatic } from "./inline.ts";
+import { parsePostmapSource } from "./postmap_source.ts";
+import { openRegexpTable } from "./regexp_table.ts";
+import { tableError } from "./table_error.ts";
+import type { LookupTable, MapOptions } from "./types.ts";
+import { openUnix } from "./unix.ts";
+import { readTableFile, WatchedFile } from "./watched_file.ts";
+
+export type { LookupTable, MapOptions } from "./types.ts";
+export { type AliasTarget, parseAliasTargets } from "./aliases.ts";
+export * from "./search.ts";
+
+/** Indexed-file types: Postfix builds them from a source file with postmap; facteur reads the source. */
+const INDEXED_TYPES = ["hash", "btree", "lmdb", "cdb", "dbm", "sdbm"];
+export const SUPPORTED_TYPES = [
+  ...INDEXED_TYPES,
+  "texthash",
+  "inline",
+  "static",
+  "regexp",
+  "pcre",
+  "cidr",
+  "unix",
+  "proxy",
+];
+
+/** "type:name" → type and name; proxy: is unwrapped (proxymap(8) only relays lookups). */
+export function splitSpec(spec: string): { type: string; name: string } {
+  let rest = spec;
+  for (;;) {
+    const colon = rest.indexOf(":");
+    const type = rest.slice(0, colon);
+    const name = rest.slice(colon + 1);
+    if (colon <= 0 || name === "" || !/^[a-z0-9_]+$/i.test(type)) {
+      throw tableError({ spec }, `expecting "type:name" form instead of "${spec}"`);
+    }
+    if (type.toLowerCase() !== "proxy") return { type: type.toLowerCase(), name };
+    rest = name;
+  }
+}
+
+/** Postfix logs these and carries on; facteur does the same unless told where to send them. */
+function defaultWarn(message: string): void {
+  console.warn(`facteur: warning: ${message}`);
+}
+
+export function openMap(spec: string, opts: MapOptions = {}): LookupTable {
+  const { type, name } = splitSpec(spec);
+  const warn = opts.onWarning ?? defaultWarn;
+  const intervalMs = opts.reloadIntervalMs ?? 1000;
+  const baseDir = opts.baseDir ?? Deno.cwd();
+  const resolvePath = (path: string) => isAbsolute(path) ? path : resolve(baseDir, path);
+
+  if (INDEXED_TYPES.includes(type) || type === "texthash") {
+    const path = resolvePath(name);
+    const ctx = { spec, file: path, warn };
+    const parse = (text: string) =>
+      opts.aliases ? parseAliasesSource(text, ctx) : parsePostmapSource(text, ctx);
+    if (type === "texthash") {
+      const entries = parse(readTableFile(spec, path).text);
+      return fixedTable(spec, () => Promise.resolve(entries));
+    }
+    const file = new WatchedFile({ spec, path, parse, warn, intervalMs });
+    return fixedTable(spec, () => file.current());
+  }
+  switch (type) {
+    case "inline":
+      return openInline(spec, name);
+    case "static":
+      return openStatic(spec, name);
+    case "regexp":
+    case "pcre":
+      return openRegexpTable(spec, type, name, { warn, resolvePath, noSubstitution: opts.aliases });
+    case "cidr":
+      return openCidr(spec, name, resolvePath);
+    case "unix":
+      return openUnix(spec, name, { warn, intervalMs });
+  }
+  throw tableError(
+    { spec },
+    `lookup table type "${type}" is not supported by facteur (supported: ${
+      SUPPORTED_TYPES.join(", ")
+    })`,
+  );
+}
+
+/**
+ * The tables of a parameter that lists several (alias_maps, virtual_alias_maps,
+ * check_*_access ...). Each element may itself hold several specs separated by
+ * commas or white space; text inside { } stays together (postconf(5)).
+ */
+export function parseMapList(value: string[], opts: MapOptions = {}): LookupTable[] {
+  return value.flatMap(splitOutsideBraces).map((spec) => openMap(spec, opts));
+}
