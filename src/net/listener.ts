@@ -1,0 +1,147 @@
+/**
+ * A TCP listener on node:net (so accepted sockets can later be upgraded to
+ * TLS in place) with the two admission limits Postfix applies before a
+ * session starts: the service's process limit (master.cf maxproc) and the
+ * number of concurrent connections per client address (anvil(8),
+ * smtpd_client_connection_count_limit).
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { normalizeAddress } from "./cidr.ts";
+
+export type RefusalReason = "process_limit" | "client_limit";
+
+export interface ListenOptions {
+  /** Concurrent sessions allowed; 0 or undefined = no limit. */
+  maxConnections?: number;
+  /** Concurrent sessions allowed per client IP address; 0 or undefined = no limit. */
+  maxPerClient?: number;
+  /**
+   * Called instead of onConnection for a connection over a limit: write the
+   * protocol's refusal and end the socket. The default just closes it.
+   */
+  refuse?: (socket: Socket, reason: RefusalReason, clientAddress: string) => void;
+  /** How long close() lets sessions finish before cutting them (ms, default 5000). */
+  closeGraceMs?: number;
+  /** Errors of the listening socket after it started (EMFILE, ...). */
+  onError?: (error: Error) => void;
+}
+
+export interface Listener {
+  /** The bound address; port is the real one when 0 was asked for. */
+  address: { host: string; port: number };
+  /** Sessions open right now. */
+  readonly connections: number;
+  /**
+   * Stops accepting, lets open sessions end for up to `graceMs` (default:
+   * closeGraceMs), then destroys what is left. Resolves when all are closed.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Listens on host:port and calls onConnection for each admitted socket. The
+ * promise it returns is tracked: the connection counts until both it settled
+ * and the socket closed.
+ */
+export function listen(
+  where: { host: string; port: number },
+  onConnection: (socket: Socket) => void | Promise<void>,
+  options: ListenOptions = {},
+): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const perClient = new Map<string, number>();
+  const server: Server = createServer({ allowHalfOpen: false, pauseOnConnect: false });
+
+  const release = (client: string) => {
+    const n = (perClient.get(client) ?? 1) - 1;
+    if (n <= 0) perClient.delete(client);
+    else perClient.set(client, n);
+  };
+
+  server.on("connection", (socket: Socket) => {
+    const client = normalizeAddress(socket.remoteAddress ?? "");
+    socket.on("error", () => {}); // reported to the session through its own listeners
+    const refusal = overLimit(sockets.size, perClient.get(client) ?? 0, options);
+    if (refusal) {
+      refuseSocket(socket, refusal, client, options.refuse);
+      return;
+    }
+    sockets.add(socket);
+    perClient.set(client, (perClient.get(client) ?? 0) + 1);
+    let socketClosed = false;
+    let sessionDone = false;
+    const finish = () => {
+      if (!socketClosed || !sessionDone) return;
+      sockets.delete(socket);
+      release(client);
+    };
+    socket.once("close", () => {
+      socketClosed = true;
+      finish();
+    });
+    Promise.resolve()
+      .then(() => onConnection(socket))
+      .catch(() => socket.destroy())
+      .finally(() => {
+        sessionDone = true;
+        finish();
+      });
+  });
+
+  return new Promise((resolve, reject) => {
+    const onStartError = (e: Error) => reject(e);
+    server.once("error", onStartError);
+    server.listen({ host: where.host, port: where.port }, () => {
+      server.off("error", onStartError);
+      server.on("error", (e: Error) => options.onError?.(e));
+      const bound = server.address();
+      const port = typeof bound === "object" && bound ? bound.port : where.port;
+      const host = typeof bound === "object" && bound ? bound.address : where.host;
+      resolve({
+        address: { host, port },
+        get connections() {
+          return sockets.size;
+        },
+        close: (graceMs = options.closeGraceMs ?? 5000) => closeServer(server, sockets, graceMs),
+      });
+    });
+  });
+}
+
+/** Which limit a new connection would exceed, if any. */
+export function overLimit(
+  open: number,
+  openFromClient: number,
+  options: Pick<ListenOptions, "maxConnections" | "maxPerClient">,
+): RefusalReason | undefined {
+  if (options.maxConnections && open >= options.maxConnections) return "process_limit";
+  if (options.maxPerClient && openFromClient >= options.maxPerClient) return "client_limit";
+  return undefined;
+}
+
+function refuseSocket(
+  socket: Socket,
+  reason: RefusalReason,
+  client: string,
+  refuse: ListenOptions["refuse"],
+): void {
+  // Don't let a refused client hold the socket open.
+  const timer = setTimeout(() => socket.destroy(), 10_000);
+  socket.once("close", () => clearTimeout(timer));
+  try {
+    if (refuse) refuse(socket, reason, client);
+    else socket.end();
+  } catch {
+    socket.destroy();
+  }
+}
+
+async function closeServer(server: Server, sockets: Set<Socket>, graceMs: number): Promise<void> {
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  const deadline = Date.now() + graceMs;
+  while (sockets.size > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const socket of sockets) socket.destroy();
+  await stopped;
+}
