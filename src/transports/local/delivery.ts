@@ -1,0 +1,383 @@
+/**
+ * local(8) for one delivery request: for each recipient, Delivered-To loop
+ * check, aliases (recursive, :include:, owner- senders), then the user's
+ * mailbox or luser_relay. One recipient may end in many final deliveries
+ * ("leaves"); their outcomes make the recipient's result.
+ */
+import { join } from "node:path";
+import { type AliasTarget, parseAliasTargets } from "../../maps/aliases.ts";
+import { aliasKeys, splitExtension } from "../../maps/search.ts";
+import { splitAddress } from "../../rewrite/address.ts";
+import type { Rewriter } from "../../rewrite/mod.ts";
+import type { TableList } from "../../rewrite/table_list.ts";
+import type { DeliveryRecipient, DeliveryRequest, RecipientResult } from "../types.ts";
+import { readIncludeFile } from "./include.ts";
+import {
+  bounced,
+  deferred,
+  deliveredToAddresses,
+  deliverToMailbox,
+  type Outcome,
+  sent,
+} from "./mailbox.ts";
+import { facteurUser, isSafeUserName, type LocalUser, ownershipProblem } from "./users.ts";
+
+/** local(8) settings, read once from the configuration. */
+export interface LocalSettings {
+  delimiters: string;
+  ownerRequestSpecial: boolean;
+  /** home_mailbox: relative to the home; trailing "/" = Maildir; "" = the spool. */
+  homeMailbox: string;
+  /** mail_spool_directory; trailing "/" = one Maildir per user. */
+  spoolDirectory: string;
+  /** local_home_base: homes of users that are not system accounts. */
+  homeBase: string;
+  /** mailbox_size_limit; 0 = none. */
+  sizeLimit: number;
+}
+
+export interface LocalEnvironment {
+  settings: LocalSettings;
+  aliases: TableList;
+  rewriter: Rewriter;
+  systemAccount(name: string): Promise<LocalUser | undefined>;
+  /** luser_relay with $user, $domain, ... expanded; "" when not set. */
+  luserRelay(vars: Record<string, string>): string;
+  /** chown deliveries for system accounts (only root can). */
+  runningAsRoot: boolean;
+  date: Date;
+}
+
+/** local(8) gives up alias/include nesting beyond this depth (alias database loop). */
+const MAX_LEVEL = 100;
+
+/** The state of one branch of a recipient's expansion. */
+interface Branch {
+  /** Envelope sender for deliveries of this branch (an owner- alias replaces it). */
+  sender: string;
+  /** Delivered-To: the top-level recipient (frozen_delivered_to = yes). */
+  delivered: string;
+  /** X-Original-To. */
+  original: string;
+  level: number;
+  /** "alias:name" and "include:/path" being expanded above this branch: loop detection. */
+  chain: readonly string[];
+  /** Alias being expanded: when it lists itself ("joe: joe, ann") that means joe's mailbox. */
+  selfAlias?: string;
+  /** Owner of the :include: file the addresses came from. */
+  includeOwner?: number;
+  /** luser_relay already used: an unknown relay target bounces instead of looping. */
+  luserRelayed?: boolean;
+}
+
+interface Leaf {
+  address: string;
+  outcome: Outcome;
+}
+
+export class RequestDelivery {
+  readonly #env: LocalEnvironment;
+  readonly #req: DeliveryRequest;
+  readonly #loopAddresses: Set<string>;
+  /** Duplicate elimination across the whole request, like local(8)'s dup_filter. */
+  readonly #seen = new Set<string>();
+
+  constructor(env: LocalEnvironment, req: DeliveryRequest) {
+    this.#env = env;
+    this.#req = req;
+    this.#loopAddresses = deliveredToAddresses(req.content);
+  }
+
+  async recipient(r: DeliveryRecipient): Promise<RecipientResult> {
+    const top = this.#fold(r.address);
+    const leaves: Leaf[] = [];
+    const branch: Branch = {
+      sender: this.#req.envelope.sender,
+      delivered: top,
+      original: r.original ?? r.address,
+      level: 0,
+      chain: [],
+    };
+    await this.#address(branch, r.address, leaves);
+    return { index: r.index, relay: "local", ...combine(top, leaves) };
+  }
+
+  /** local(8) folds the localpart to lower case; the domain is canonical already. */
+  #fold(address: string): string {
+    const { local, domain } = splitAddress(this.#env.rewriter.canonicalize(address));
+    return `${local.toLowerCase()}@${domain}`;
+  }
+
+  async #address(branch: Branch, address: string, leaves: Leaf[]): Promise<void> {
+    const folded = this.#fold(address);
+    const leaf = (outcome: Outcome) => leaves.push({ address: folded, outcome });
+    // local(8) / delivered_hdr(3): this address already received the message.
+    if (this.#loopAddresses.has(folded)) {
+      return void leaf(bounced("5.4.6", `mail forwarding loop for ${folded}`));
+    }
+    if (branch.level > 0) {
+      // Alias results are delivered here only when local (local/resolve.c).
+      let cls;
+      try {
+        cls = (await this.#env.rewriter.resolve(folded)).class;
+      } catch (e) {
+        return void leaf(deferred("4.3.0", `address resolution failed: ${(e as Error).message}`));
+      }
+      if (cls !== "local") {
+        return void leaf(deferred(
+          "4.3.0",
+          "relaying alias results needs the smtp transport (later issue)",
+        ));
+      }
+    }
+    const { local, domain } = splitAddress(folded);
+    const { settings } = this.#env;
+    const extensionOptions = {
+      recipientDelimiter: settings.delimiters,
+      ownerRequestSpecial: settings.ownerRequestSpecial,
+    };
+    const { user, extension } = splitExtension(local, extensionOptions);
+    if (branch.selfAlias !== local) {
+      let alias: { name: string; value: string } | undefined;
+      try {
+        const hit = await this.#env.aliases.search(aliasKeys(local, extensionOptions));
+        alias = hit && { name: hit.key.key, value: hit.value };
+      } catch (e) {
+        return void leaf(deferred("4.3.0", `alias database unavailable: ${(e as Error).message}`));
+      }
+      if (alias) return await this.#expandAlias(branch, alias.name, alias.value, folded, leaves);
+    }
+    await this.#mailbox(branch, folded, { user, extension, local, domain: domain! }, leaves);
+  }
+
+  async #expandAlias(branch: Branch, name: string, value: string, folded: string, leaves: Leaf[]) {
+    const key = `alias:${name}`;
+    if (branch.chain.includes(key) || branch.level >= MAX_LEVEL) {
+      leaves.push({
+        address: folded,
+        outcome: bounced("5.4.6", `alias database loop for ${name}`),
+      });
+      return;
+    }
+    if (this.#seen.has(key)) return; // already expanded for this message
+    this.#seen.add(key);
+    let sender = branch.sender;
+    if (this.#env.settings.ownerRequestSpecial && !name.startsWith("owner-")) {
+      // aliases(5): mail for an alias with an owner-alias is sent as from that owner.
+      try {
+        if (await this.#env.aliases.find(`owner-${name}`) !== undefined) {
+          sender = this.#env.rewriter.canonicalize(`owner-${name}`);
+        }
+      } catch (e) {
+        leaves.push({
+          address: folded,
+          outcome: deferred("4.3.0", `alias database unavailable: ${(e as Error).message}`),
+        });
+        return;
+      }
+    }
+    const next: Branch = {
+      ...branch,
+      sender,
+      level: branch.level + 1,
+      chain: [...branch.chain, key],
+      selfAlias: name,
+      includeOwner: undefined,
+    };
+    await this.#targets(next, parseAliasTargets(value), leaves);
+  }
+
+  async #targets(branch: Branch, targets: AliasTarget[], leaves: Leaf[]): Promise<void> {
+    for (const target of targets) {
+      switch (target.kind) {
+        case "address":
+          await this.#address(branch, target.value, leaves);
+          break;
+        case "include":
+          await this.#include(branch, target.value, leaves);
+          break;
+        case "command":
+          leaves.push({
+            address: `|${target.value}`,
+            outcome: bounced(
+              "5.7.1",
+              `delivery to commands is not supported yet: "|${target.value}"`,
+            ),
+          });
+          break;
+        case "file":
+          leaves.push({
+            address: target.value,
+            outcome: bounced("5.7.1", `delivery to files is not supported yet: "${target.value}"`),
+          });
+          break;
+      }
+    }
+  }
+
+  async #include(branch: Branch, path: string, leaves: Leaf[]): Promise<void> {
+    const key = `include:${path}`;
+    const leaf = (outcome: Outcome) => leaves.push({ address: `:include:${path}`, outcome });
+    if (branch.chain.includes(key) || branch.level >= MAX_LEVEL) {
+      return void leaf(bounced("5.4.6", `include file loop for ${path}`));
+    }
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    const file = await readIncludeFile(path, branch.includeOwner);
+    if ("status" in file) return void leaf(file);
+    const next: Branch = {
+      ...branch,
+      level: branch.level + 1,
+      chain: [...branch.chain, key],
+      selfAlias: undefined,
+      includeOwner: file.owner,
+    };
+    await this.#targets(next, file.targets, leaves);
+  }
+
+  async #mailbox(
+    branch: Branch,
+    folded: string,
+    parts: { user: string; extension?: string; local: string; domain: string },
+    leaves: Leaf[],
+  ): Promise<void> {
+    const { user } = parts;
+    const leaf = (outcome: Outcome) => leaves.push({ address: folded, outcome });
+    // local/mailbox.c: don't come here more than once, whether or not the user exists.
+    const key = `mailbox:${user}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+
+    const found = await this.#user(user, folded);
+    if ("status" in found) return void leaf(found);
+    if (!found.user) return await this.#luserRelay(branch, folded, parts, leaves);
+
+    const { settings, runningAsRoot } = this.#env;
+    const { path, spool } = mailboxPath(settings, found.user);
+    const owner = runningAsRoot ? found.user.account : undefined;
+    if (owner) {
+      const problem = await ownershipProblem(
+        path,
+        owner,
+        spool ? settings.spoolDirectory : undefined,
+      )
+        .catch((e) => (e as Error).message);
+      if (problem) {
+        return void leaf(
+          deferred("4.2.0", `cannot update mailbox ${path} for user ${user}. ${problem}`),
+        );
+      }
+    }
+    leaf(
+      await deliverToMailbox(
+        { path, sizeLimit: settings.sizeLimit, owner, createParents: !spool },
+        {
+          content: this.#req.content,
+          sender: branch.sender,
+          originalRecipient: branch.original,
+          deliveredTo: branch.delivered,
+          date: this.#env.date,
+        },
+        {
+          maildir: "maildir delivery failed: ",
+          mbox: `cannot update mailbox ${path} for user ${user}. `,
+        },
+      ),
+    );
+  }
+
+  /**
+   * The user behind a localpart: a system account, or a facteur user listed
+   * in local_recipient_maps (postmaster always exists: RFC 5321 4.5.1).
+   * `user: undefined` when unknown.
+   */
+  async #user(name: string, folded: string): Promise<{ user?: LocalUser } | Outcome> {
+    if (!isSafeUserName(name)) return {};
+    try {
+      const account = await this.#env.systemAccount(name);
+      if (account) return { user: account };
+    } catch (e) {
+      return deferred("4.0.0", `user lookup error: ${(e as Error).message}`);
+    }
+    const { rewriter, settings } = this.#env;
+    if (name === "postmaster") return { user: facteurUser(settings.homeBase, name) };
+    if (rewriter.localRecipientMapsEmpty) return {};
+    try {
+      if (await rewriter.isKnownLocalRecipient(folded)) {
+        return { user: facteurUser(settings.homeBase, name) };
+      }
+    } catch (e) {
+      return deferred("4.3.0", `table lookup failure: ${(e as Error).message}`);
+    }
+    return {};
+  }
+
+  /** postconf(5) luser_relay: unknown local users go there; else "unknown user". */
+  async #luserRelay(
+    branch: Branch,
+    folded: string,
+    parts: { user: string; extension?: string; local: string; domain: string },
+    leaves: Leaf[],
+  ): Promise<void> {
+    const unknown = bounced("5.1.1", `unknown user: "${parts.user}"`);
+    if (branch.luserRelayed) return void leaves.push({ address: folded, outcome: unknown });
+    let target: string;
+    try {
+      target = this.#env.luserRelay({
+        user: parts.user,
+        extension: parts.extension ? parts.extension.slice(1) : "",
+        domain: parts.domain,
+        local: parts.local,
+        recipient: folded,
+        recipient_delimiter: parts.extension ? parts.extension[0] : "",
+      });
+    } catch (e) {
+      leaves.push({
+        address: folded,
+        outcome: deferred("4.3.5", `luser_relay: ${(e as Error).message}`),
+      });
+      return;
+    }
+    if (target === "") return void leaves.push({ address: folded, outcome: unknown });
+    const next: Branch = {
+      ...branch,
+      level: branch.level + 1,
+      luserRelayed: true,
+      selfAlias: undefined,
+    };
+    await this.#address(next, target, leaves);
+  }
+}
+
+/** Where a user's mail goes: ~/$home_mailbox, or the spool file / spool Maildir. */
+export function mailboxPath(s: LocalSettings, user: LocalUser): { path: string; spool: boolean } {
+  if (s.homeMailbox !== "") {
+    const path = join(user.home, s.homeMailbox);
+    return {
+      path: s.homeMailbox.endsWith("/") && !path.endsWith("/") ? path + "/" : path,
+      spool: false,
+    };
+  }
+  const path = join(s.spoolDirectory, user.name);
+  return { path: s.spoolDirectory.endsWith("/") ? path + "/" : path, spool: true };
+}
+
+/**
+ * A recipient's result from its leaves: any deferral defers it (it will be
+ * tried again as a whole), else any bounce bounces it, else it was sent.
+ * Reasons about an expanded address name it, as Postfix's "(expanded from)".
+ */
+export function combine(top: string, leaves: Leaf[]): Omit<RecipientResult, "index"> {
+  const describe = (l: Leaf) =>
+    l.address === top
+      ? l.outcome.reason
+      : `<${l.address}> (expanded from <${top}>): ${l.outcome.reason}`;
+  const failed = leaves.find((l) => l.outcome.status === "deferred") ??
+    leaves.find((l) => l.outcome.status === "bounced");
+  if (failed) {
+    return { status: failed.outcome.status, dsn: failed.outcome.dsn, reason: describe(failed) };
+  }
+  if (leaves.length === 0) return { ...sent("delivered (duplicate destinations removed)") };
+  const reasons = [...new Set(leaves.map((l) => l.outcome.reason))];
+  return { status: "sent", dsn: "2.0.0", reason: reasons.join("; ") };
+}
