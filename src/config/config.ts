@@ -18,8 +18,8 @@ export interface ServiceSpec {
   listen: string;
   /** The daemon: "smtpd" for now; later "imapd", "pop3d", "admin", "smtp", "lmtp", ... */
   command: string;
-  /** master.cf maxproc: max concurrent sessions; 0 = no limit. */
-  processLimit: number;
+  /** master.cf maxproc: max concurrent sessions; 0 = no limit; unset = default_process_limit. */
+  processLimit?: number;
   /** master.cf -o name=value: per-service parameter overrides, raw. */
   overrides: Readonly<Record<string, string>>;
   enabled: boolean;

@@ -30,7 +30,6 @@ const DEFAULT_SERVICES: ServiceSpec[] = [
     type: "inet",
     listen: "25",
     command: "smtpd",
-    processLimit: 0,
     overrides: {},
     enabled: true,
   },
@@ -160,8 +159,10 @@ function readServices(
         at("listen"),
       );
     }
-    const limit = body.process_limit ?? 0;
-    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) {
+    const limit = body.process_limit;
+    if (
+      limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0)
+    ) {
       throw new ConfigError(
         `[services.${name}] process_limit must be a whole number >= 0`,
         at("process_limit"),

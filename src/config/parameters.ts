@@ -150,6 +150,11 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   }),
   smtpd_junk_command_limit: p("int", "100", "NOOP/VRFY/RSET/ETRN without a delivery before close"),
   smtpd_client_connection_count_limit: p("int", "50", "concurrent sessions per client address"),
+  smtpd_client_connection_limit_exceptions: p(
+    "list",
+    "$mynetworks",
+    "clients exempt from the per-client connection limit",
+  ),
   smtpd_forbid_bare_newline: p(
     "string",
     "reject",

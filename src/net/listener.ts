@@ -15,6 +15,8 @@ export interface ListenOptions {
   maxConnections?: number;
   /** Concurrent sessions allowed per client IP address; 0 or undefined = no limit. */
   maxPerClient?: number;
+  /** Clients the per-client limit does not apply to. */
+  exemptFromClientLimit?: (clientAddress: string) => boolean;
   /**
    * Called instead of onConnection for a connection over a limit: write the
    * protocol's refusal and end the socket. The default just closes it.
@@ -61,7 +63,8 @@ export function listen(
   server.on("connection", (socket: Socket) => {
     const client = normalizeAddress(socket.remoteAddress ?? "");
     socket.on("error", () => {}); // reported to the session through its own listeners
-    const refusal = overLimit(sockets.size, perClient.get(client) ?? 0, options);
+    const fromClient = options.exemptFromClientLimit?.(client) ? 0 : perClient.get(client) ?? 0;
+    const refusal = overLimit(sockets.size, fromClient, options);
     if (refusal) {
       refuseSocket(socket, refusal, client, options.refuse);
       return;

@@ -2,6 +2,7 @@
 import type { Socket } from "node:net";
 import { Connection } from "../net/connection.ts";
 import { listen, type RefusalReason } from "../net/listener.ts";
+import { matchNetworks } from "../net/cidr.ts";
 import { SmtpSession } from "./session.ts";
 import { readSettings, type SmtpdSettings } from "./settings.ts";
 import type { SmtpdDeps } from "./types.ts";
@@ -40,6 +41,8 @@ export async function startSmtpServer(deps: SmtpdDeps, where: SmtpListen): Promi
     {
       maxConnections: settings.processLimit,
       maxPerClient: settings.clientConnectionLimit,
+      // postconf(5) smtpd_client_connection_limit_exceptions (default $mynetworks)
+      exemptFromClientLimit: (client) => matchNetworks(client, settings.clientLimitExceptions),
       refuse: (socket, reason, client) => refuse(socket, reason, client, deps, settings),
       onError: (e) => deps.log?.(`warning: listener: ${e.message}`),
     },

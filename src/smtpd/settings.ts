@@ -32,6 +32,7 @@ export interface SmtpdSettings {
   /** Lower-case EHLO keywords not to announce (postconf(5) smtpd_discard_ehlo_keywords). */
   discardEhloKeywords: Set<string>;
   clientConnectionLimit: number;
+  clientLimitExceptions: string[];
   /** master.cf maxproc for this service; 0 = no limit. */
   processLimit: number;
 }
@@ -69,6 +70,7 @@ export function readSettings(config: Config, processLimit?: number): SmtpdSettin
       config.list("smtpd_discard_ehlo_keywords").map((k) => k.toLowerCase()),
     ),
     clientConnectionLimit: config.int("smtpd_client_connection_count_limit"),
+    clientLimitExceptions: config.list("smtpd_client_connection_limit_exceptions"),
     processLimit: processLimit ?? config.int("default_process_limit"),
   };
 }

@@ -122,7 +122,7 @@ process_limit = 20
 smtpd_recipient_limit = 10
 `);
   assert.deepEqual(c.services.map((s) => [s.name, s.command, s.listen, s.processLimit]), [
-    ["smtp", "smtpd", "127.0.0.1:2525", 0],
+    ["smtp", "smtpd", "127.0.0.1:2525", undefined],
     ["submission", "smtpd", "127.0.0.1:5870", 20],
   ]);
   assert.equal(c.forService(c.services[0]).int("smtpd_recipient_limit"), 100);

@@ -196,22 +196,35 @@ Deno.test("smtpd_timeout: an idle client gets 421 4.4.2 and is disconnected", as
 });
 
 Deno.test("smtpd_client_connection_count_limit: the extra connection gets 421 4.7.0", async () => {
-  await withServer("smtpd_client_connection_count_limit = 2", async (srv) => {
+  await withServer(
+    'smtpd_client_connection_count_limit = 2\nsmtpd_client_connection_limit_exceptions = ""',
+    async (srv) => {
+      const a = await RawClient.open(srv.port);
+      const b = await RawClient.open(srv.port);
+      const c = await RawClient.connect(srv.port);
+      assert.equal(
+        await c.rest(),
+        `421 4.7.0 ${HOSTNAME} Error: too many connections from 127.0.0.1\r\n`,
+      );
+      c.close();
+      assert.equal(await a.client.command("QUIT"), "221 2.0.0 Bye");
+      await a.client.rest();
+      a.client.close();
+      await sleep(50);
+      const d = await RawClient.open(srv.port);
+      assert.equal(d.greeting, `220 ${HOSTNAME} ESMTP facteur`);
+      for (const x of [b.client, d.client]) x.close();
+    },
+  );
+});
+
+Deno.test("smtpd_client_connection_limit_exceptions: $mynetworks clients are not counted", async () => {
+  await withServer("smtpd_client_connection_count_limit = 1", async (srv) => {
     const a = await RawClient.open(srv.port);
     const b = await RawClient.open(srv.port);
-    const c = await RawClient.connect(srv.port);
-    assert.equal(
-      await c.rest(),
-      `421 4.7.0 ${HOSTNAME} Error: too many connections from 127.0.0.1\r\n`,
-    );
-    c.close();
-    assert.equal(await a.client.command("QUIT"), "221 2.0.0 Bye");
-    await a.client.rest();
+    assert.equal(b.greeting, `220 ${HOSTNAME} ESMTP facteur`);
     a.client.close();
-    await sleep(50);
-    const d = await RawClient.open(srv.port);
-    assert.equal(d.greeting, `220 ${HOSTNAME} ESMTP facteur`);
-    for (const x of [b.client, d.client]) x.close();
+    b.client.close();
   });
 });
 
