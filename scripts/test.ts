@@ -23,7 +23,9 @@ for await (const chunk of child.stdout) {
 }
 const { code } = await child.status;
 // deno: "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)" or "FAILED | 3 passed | 1 failed (16ms)"
-const summary = tail.replace(/\x1b\[[0-9;]*m/g, "").match(/(\d+) passed.*?\| (\d+) failed(?: \| (\d+) ignored)?/);
+const summary = tail.replace(/\x1b\[[0-9;]*m/g, "").match(
+  /(\d+) passed.*?\| (\d+) failed(?: \| (\d+) ignored)?/,
+);
 if (summary) {
   const [, passed, failed, ignored] = summary;
   console.log(`${passed} passed, ${failed} failed${ignored ? `, ${ignored} skipped` : ""}`);

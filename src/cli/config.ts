@@ -15,7 +15,9 @@ export async function configCommand(names: string[], opts: ConfigOptions): Promi
   for (const name of names) {
     if (!(name in PARAMETERS)) {
       const near = closest(name, Object.keys(PARAMETERS));
-      throw new ConfigError(`unknown parameter "${name}"${near ? `; did you mean "${near}"?` : ""}`);
+      throw new ConfigError(
+        `unknown parameter "${name}"${near ? `; did you mean "${near}"?` : ""}`,
+      );
     }
   }
   const selected = names.length > 0

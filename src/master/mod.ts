@@ -1,0 +1,160 @@
+/**
+ * master(8): builds the daemons from one configuration and starts the
+ * services. Everything runs in this process; each daemon is a module.
+ */
+import { join } from "node:path";
+import type { Config } from "../config/mod.ts";
+import { ConfigError } from "../errors.ts";
+import { logger, setLogHost } from "../log.ts";
+import { openMap } from "../maps/mod.ts";
+import type { LookupTable } from "../maps/types.ts";
+import { openQueue } from "../queue/mod.ts";
+import type { QueueStore } from "../queue/types.ts";
+import { cleanup, type CleanupRequest } from "../cleanup/mod.ts";
+import { Rewriter } from "../rewrite/mod.ts";
+import { Policy } from "../smtpd/policy.ts";
+import { startSmtpServer } from "../smtpd/mod.ts";
+import { DeliveryLoop } from "../qmgr/mod.ts";
+import { LocalTransport } from "../transports/local/mod.ts";
+import { VirtualTransport } from "../transports/virtual/mod.ts";
+import { type Endpoint, listenEndpoints } from "./listen.ts";
+
+export interface RunningService {
+  name: string;
+  command: string;
+  address: Endpoint;
+}
+
+export interface Facteur {
+  services: RunningService[];
+  queue: QueueStore;
+  /** Stops accepting, lets sessions and deliveries finish, closes the queue. */
+  stop(): Promise<void>;
+}
+
+/** The daemons, built but not listening: what `facteur check` validates. */
+export interface Daemons {
+  config: Config;
+  openTable: (spec: string, opts?: { aliases?: boolean }) => LookupTable;
+  rewrite: Rewriter;
+  policyFor(config: Config): Policy;
+}
+
+/** Opens each table once; every daemon shares it. */
+function tableCache(config: Config) {
+  const tables = new Map<string, LookupTable>();
+  return (spec: string, opts: { aliases?: boolean } = {}) => {
+    const key = `${opts.aliases ? "aliases " : ""}${spec}`;
+    let table = tables.get(key);
+    if (!table) {
+      table = openMap(spec, { ...opts, baseDir: config.baseDir });
+      tables.set(key, table);
+    }
+    return table;
+  };
+}
+
+/** Builds every daemon from the configuration; throws ConfigError on anything wrong. */
+export function buildDaemons(config: Config): Daemons {
+  const openTable = tableCache(config);
+  const rewrite = new Rewriter(config, { openTable });
+  const policyFor = (c: Config) => new Policy(c, { openTable, rewrite });
+  for (const s of config.services.filter((s) => s.enabled)) policyFor(config.forService(s));
+  return { config, openTable, rewrite, policyFor };
+}
+
+export async function startFacteur(config: Config): Promise<Facteur> {
+  setLogHost(config.get("myhostname"));
+  const log = logger("master");
+  const daemons = buildDaemons(config);
+  const dataDir = config.path("data_directory");
+  await Deno.mkdir(dataDir, { recursive: true });
+  const queue = openQueue(join(dataDir));
+
+  const transports = {
+    local: new LocalTransport(config, { openTable: daemons.openTable, rewrite: daemons.rewrite }),
+    virtual: new VirtualTransport(config, { openTable: daemons.openTable }),
+  };
+  const delivery = new DeliveryLoop({
+    config,
+    queue,
+    rewrite: daemons.rewrite,
+    transports,
+    log: logger("qmgr"),
+  });
+
+  const queueLog = logger("qmgr");
+  const submit = async (req: CleanupRequest) => {
+    const id = await cleanup(req, {
+      config: cleanupSettings(config),
+      queue,
+      expandRecipients: (r) => daemons.rewrite.expandVirtualAliases(r),
+    });
+    // The line Postfix's qmgr logs when a message enters the queue.
+    queueLog(
+      `${id}: from=<${req.envelope.sender}>, size=${req.content.length}, ` +
+        `nrcpt=${req.envelope.recipients.length} (queue active)`,
+    );
+    delivery.kick();
+    return id;
+  };
+
+  const servers: { close(): Promise<void> }[] = [];
+  const services: RunningService[] = [];
+  try {
+    for (const service of config.services.filter((s) => s.enabled)) {
+      const view = config.forService(service);
+      const endpoints = listenEndpoints(
+        service.listen,
+        config.list("inet_interfaces"),
+        config.list("inet_protocols"),
+      );
+      for (const endpoint of endpoints) {
+        const server = await startSmtpServer({
+          config: view,
+          policy: daemons.policyFor(view),
+          submit,
+          log: logger("smtpd"),
+          processLimit: service.processLimit,
+        }, endpoint).catch((e) => {
+          throw new ConfigError(
+            `service "${service.name}" cannot listen on ${endpoint.host}:${endpoint.port}: ${e.message}`,
+          );
+        });
+        servers.push(server);
+        services.push({ name: service.name, command: service.command, address: server.address });
+        log(`${service.name} (${service.command}) listening on ${fmt(server.address)}`);
+      }
+    }
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.close()));
+    queue.close();
+    throw e;
+  }
+  delivery.start();
+
+  return {
+    services,
+    queue,
+    async stop() {
+      await Promise.all(servers.map((s) => s.close()));
+      await delivery.stop();
+      queue.close();
+      log("stopped");
+    },
+  };
+}
+
+function fmt(e: Endpoint): string {
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+function cleanupSettings(config: Config) {
+  return {
+    myhostname: config.get("myhostname"),
+    myorigin: config.get("myorigin"),
+    mail_name: config.get("mail_name"),
+    hopcount_limit: config.int("hopcount_limit"),
+    header_size_limit: config.int("header_size_limit"),
+  };
+}
