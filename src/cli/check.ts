@@ -18,7 +18,7 @@ export async function checkCommand(configFile: string): Promise<number> {
   const config = await loadConfig(configFile); // a ConfigError here is printed by main
   report(true, `configuration ${config.file}`);
   try {
-    buildDaemons(config);
+    buildDaemons(config, (text) => console.log(`warn  ${text.replace(/^warning: /, "")}`));
     report(true, "lookup tables and restrictions");
   } catch (e) {
     report(false, `lookup tables and restrictions: ${(e as Error).message}`);

@@ -54,9 +54,45 @@ function tableCache(config: Config) {
   };
 }
 
+/** Parameters whose values are lookup tables, opened at start-up so a syntax error stops it. */
+const TABLE_PARAMETERS = [
+  "alias_maps",
+  "local_recipient_maps",
+  "virtual_alias_maps",
+  "virtual_mailbox_maps",
+  "relay_recipient_maps",
+];
+
+/**
+ * Opens every configured table now: a syntax error is a ConfigError at
+ * start-up (Postfix's daemons die on those too), not a deferral at delivery.
+ * A missing file only warns: lookups fail temporarily until it exists, as
+ * Postfix answers "451 4.3.0" for an unavailable table.
+ */
+function openAllTables(config: Config, openTable: Daemons["openTable"], warn: (t: string) => void) {
+  const aliases = new Set(config.list("alias_maps"));
+  const seen = new Set<string>();
+  for (const param of TABLE_PARAMETERS) {
+    for (const spec of config.list(param)) {
+      if (seen.has(spec)) continue;
+      seen.add(spec);
+      try {
+        openTable(spec, aliases.has(spec) ? { aliases: true } : {});
+      } catch (e) {
+        if (!(e instanceof ConfigError) || !/No such file or directory/.test(e.message)) throw e;
+        warn(`warning: ${param}: ${e.message}`);
+      }
+    }
+  }
+}
+
 /** Builds every daemon from the configuration; throws ConfigError on anything wrong. */
-export function buildDaemons(config: Config): Daemons {
+export function buildDaemons(
+  config: Config,
+  warn: (text: string) => void = logger("master"),
+): Daemons {
   const openTable = tableCache(config);
+  openAllTables(config, openTable, warn);
   const rewrite = new Rewriter(config, { openTable });
   const policyFor = (c: Config) => new Policy(c, { openTable, rewrite });
   for (const s of config.services.filter((s) => s.enabled)) policyFor(config.forService(s));

@@ -74,6 +74,31 @@ Deno.test("facteur check passes on the example and names each problem otherwise"
   );
 });
 
+Deno.test("a table with a syntax error stops check and serve; a missing table file only warns", async () => {
+  await withConfig(`alias_maps = "inline:{ postmaster = alice }"\n`, async (file) => {
+    const check = await facteur(["check", "-c", file]);
+    assert.equal(check.code, 1);
+    assert.match(
+      check.stdout,
+      /^FAIL .*missing '=' after attribute name.*\(table inline:\{ postmaster = alice \}\)$/m,
+    );
+    const serve = await facteur(["serve", "-c", file]);
+    assert.equal(serve.code, 1);
+    assert.match(serve.stderr, /table inline:\{ postmaster = alice \}/);
+  });
+  await withConfig(
+    `alias_maps = "hash:/nonexistent/aliases"\ndata_directory = "./data"\n[services.smtp]\nlisten = "127.0.0.1:0"\n`,
+    async (file) => {
+      const check = await facteur(["check", "-c", file]);
+      assert.equal(check.code, 0, check.stdout);
+      assert.match(
+        check.stdout,
+        /^warn +alias_maps: open \/nonexistent\/aliases: No such file or directory/m,
+      );
+    },
+  );
+});
+
 Deno.test("facteur serve refuses a configuration with an unknown key, naming file and line", async () => {
   await withConfig(`myhostname = "a.example"\nmessage_size_limt = 5\n`, async (file) => {
     const r = await facteur(["serve", "-c", file]);

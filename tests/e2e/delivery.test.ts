@@ -5,7 +5,7 @@ import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { requirePeer } from "../peers.ts";
 import { RawClient } from "../smtpd/helpers.ts";
-import { eventually, mailbox, maildirMessages, startServer } from "./harness.ts";
+import { eventually, mailbox, maildirMessages, ROOT, startServer } from "./harness.ts";
 
 const decoder = new TextDecoder();
 const python = requirePeer("python3", "python3");
@@ -215,6 +215,32 @@ Deno.test("hostile input from one client never stops the server serving another"
     good.close();
     bad.close();
     await eventually(async () => (await maildirMessages(mailbox(server, "bob"))).length === 1);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("config.example.toml as shipped: mail to postmaster@example.test lands in ./data", async () => {
+  const example = await Deno.readTextFile(join(ROOT, "config.example.toml"));
+  assert.match(example, /listen = "127\.0\.0\.1:2525"/);
+  // Same file, ephemeral port so the test never collides with a running server.
+  const server = await startServer({
+    configText: example.replace('listen = "127.0.0.1:2525"', 'listen = "127.0.0.1:0"'),
+  });
+  try {
+    const { client } = await RawClient.open(server.port);
+    assert.match(await client.command("EHLO newcomer.test"), /^250/);
+    assert.match(await client.command("MAIL FROM:<me@newcomer.test>"), /^250/);
+    assert.match(await client.command("RCPT TO:<postmaster@example.test>"), /^250/);
+    assert.match(await client.command("DATA"), /^354/);
+    assert.match(await client.command("Subject: hello\r\n\r\nfirst mail\r\n."), /^250 2\.0\.0 Ok/);
+    await client.command("QUIT");
+    client.close();
+    const [file] = await eventually(async () => {
+      const m = await maildirMessages(join(server.dir, "data/home/alice/Maildir"));
+      return m.length ? m : undefined;
+    });
+    assert.match(new TextDecoder().decode(file.bytes), /\nSubject: hello\n[\s\S]*\nfirst mail\n$/);
   } finally {
     await server.stop();
   }

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface ServerOptions {
+  /** The whole configuration file, used as is instead of the base + `toml`. */
+  configText?: string;
   /** TOML added to the base configuration; a top-level key set here replaces the base's. */
   toml?: string;
   /** Run this entry instead of mod.ts (the bundled single file). */
@@ -57,8 +59,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const hasServices = /\[services\./.test(opts.toml ?? "");
   await Deno.writeTextFile(
     configFile,
-    mergeToml(BASE_TOML, opts.toml ?? "") +
-      (hasServices ? "" : `\n[services.smtp]\nlisten = "127.0.0.1:0"\n`),
+    opts.configText ?? mergeToml(BASE_TOML, opts.toml ?? "") +
+        (hasServices ? "" : `\n[services.smtp]\nlisten = "127.0.0.1:0"\n`),
   );
   const entry = opts.entry ?? join(ROOT, "mod.ts");
   const child = new Deno.Command(Deno.execPath(), {
