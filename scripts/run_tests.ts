@@ -13,8 +13,16 @@ const args = [
   "--allow-run",
   ...Deno.args,
 ];
-const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
-  .spawn();
+// The interoperability peers (postconf, postmap, dnsmasq) live in sbin, often not on a user's PATH.
+const PATH = [Deno.env.get("PATH"), "/usr/local/sbin", "/usr/sbin", "/sbin"].filter(Boolean).join(
+  ":",
+);
+const child = new Deno.Command(Deno.execPath(), {
+  args,
+  env: { PATH },
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
 let tail = "";
 const decoder = new TextDecoder();
 for await (const chunk of child.stdout) {
