@@ -103,7 +103,9 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   allow_mail_to_files: p("list", "alias, forward", "where /file deliveries are allowed"),
   owner_request_special: p("bool", "yes", "treat owner-x and x-request specially"),
   unknown_local_recipient_reject_code: p("code", "550", "reply code for an unknown local user"),
-  luser_relay: p("string", "", "destination for unknown local recipients"),
+  luser_relay: p("string", "", "destination for unknown local recipients", {
+    runtimeVars: ["user", "extension", "domain", "local", "recipient", "recipient_delimiter"],
+  }),
 
   // Virtual domains. virtual(5), virtual(8).
   virtual_alias_maps: p("list", "", "address rewriting to other addresses"),
@@ -139,6 +141,28 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   access_map_defer_code: p("code", "450", "reply code for an access(5) DEFER"),
   relay_domains_reject_code: p("code", "554", "reply code for reject_unauth_destination"),
   unverified_recipient_reject_code: p("code", "450", "reply code for an unverified recipient"),
+  reject_code: p("code", "554", "reply code for the reject restriction"),
+  defer_code: p("code", "450", "reply code for the defer restriction"),
+  non_fqdn_reject_code: p("code", "504", "reply code for reject_non_fqdn_*"),
+  invalid_hostname_reject_code: p("code", "501", "reply code for reject_invalid_helo_hostname"),
+  unknown_address_reject_code: p("code", "450", "reply code for reject_unknown_*_domain"),
+  unknown_hostname_reject_code: p("code", "450", "reply code for reject_unknown_helo_hostname"),
+  unknown_address_tempfail_action: p(
+    "string",
+    "$reject_tempfail_action",
+    "action when a sender/recipient domain lookup fails temporarily",
+  ),
+  unknown_helo_hostname_tempfail_action: p(
+    "string",
+    "$reject_tempfail_action",
+    "action when a HELO hostname lookup fails temporarily",
+  ),
+  reject_tempfail_action: p(
+    "string",
+    "defer_if_permit",
+    "action for a temporary restriction failure",
+  ),
+  smtpd_reject_unlisted_sender: p("bool", "no", "reject unknown local sender addresses"),
   disable_vrfy_command: p("bool", "no", "disable VRFY entirely"),
   smtpd_timeout: p("time", "300s", "idle time allowed per client command", { unit: "s" }),
   smtpd_recipient_limit: p("int", "1000", "max recipients per message"),
@@ -175,6 +199,21 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   // Routing. transport(5), ADDRESS_CLASS_README.
   relay_transport: p("string", "relay", "transport for relay_domains"),
   default_transport: p("string", "smtp", "transport for all other domains"),
+
+  // Delivery concurrency, enforced by qmgr. postconf(5); <transport>_destination_* override the
+  // default_destination_* ones for that master.cf transport name.
+  default_destination_concurrency_limit: p(
+    "int",
+    "20",
+    "max parallel deliveries to one destination (0: no limit)",
+  ),
+  default_destination_recipient_limit: p("int", "50", "max recipients per delivery (0: no limit)"),
+  local_destination_concurrency_limit: p(
+    "int",
+    "2",
+    "max parallel local deliveries to one recipient (one domain when the recipient limit > 1)",
+  ),
+  local_destination_recipient_limit: p("int", "1", "max recipients per local delivery"),
 
   // Queue and retries (the simple retry loop; the full scheduler comes with qmgr).
   queue_run_delay: p("time", "300s", "time between deferred-queue scans", { unit: "s" }),

@@ -3,6 +3,10 @@
  * tmp/ under a unique name, fsync it, link it into new/, remove the tmp/
  * name, fsync new/. A reader never sees a partial message, and once the
  * function resolves the message survives a crash.
+ *
+ * deliverOnceToMaildir() names the file after the delivery itself (queue id,
+ * recipient, member), so that delivering the same thing again after a crash
+ * finds the first copy instead of writing a second one.
  */
 import { dirname, join } from "node:path";
 
@@ -116,6 +120,58 @@ export async function ensureMaildir(dir: string, owner?: FileOwner): Promise<voi
   for (const sub of ["tmp", "new", "cur"]) await makeDirs(join(dir, sub), 0o700, owner);
 }
 
+/** CRLF → LF, refused with EFBIG (like a write past RLIMIT_FSIZE) when over the limit. */
+function mailboxData(content: Uint8Array, sizeLimit?: number): Uint8Array {
+  const data = crlfToLf(content);
+  if (sizeLimit && data.length > sizeLimit) {
+    throw codedError("EFBIG", `message of ${data.length} bytes exceeds the size limit`);
+  }
+  return data;
+}
+
+/**
+ * tmp/name → fsync → link into new/ → unlink tmp/name → fsync new/.
+ * `reuseTmp`: the name is deterministic, so a tmp/ file by that name is a
+ * leftover of an interrupted attempt of this very delivery: overwrite it.
+ * Resolves to the new/ path; on failure nothing of this call is left.
+ */
+async function writeAndLink(
+  dir: string,
+  name: string,
+  data: Uint8Array,
+  owner: FileOwner | undefined,
+  reuseTmp: boolean,
+): Promise<string> {
+  const tmpPath = join(dir, "tmp", name);
+  const newPath = join(dir, "new", name);
+  let linked = false;
+  try {
+    const file = await Deno.open(
+      tmpPath,
+      reuseTmp
+        ? { write: true, create: true, truncate: true, mode: 0o600 }
+        : { write: true, createNew: true, mode: 0o600 },
+    );
+    try {
+      await writeAll(file, data);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    if (owner) await Deno.chown(tmpPath, owner.uid, owner.gid);
+    await Deno.link(tmpPath, newPath);
+    linked = true;
+    await Deno.remove(tmpPath);
+    await syncDirectory(join(dir, "new"));
+    return newPath;
+  } catch (e) {
+    await Deno.remove(tmpPath).catch(() => {});
+    // Not known to be durable: take it back, the caller will try again.
+    if (linked) await Deno.remove(newPath).catch(() => {});
+    throw e;
+  }
+}
+
 /**
  * Delivers `content` (CRLF line ends as stored; written with LF) into the
  * Maildir `dir`, creating it as needed. Resolves to the path of the file in
@@ -127,33 +183,121 @@ export async function deliverToMaildir(
   content: Uint8Array,
   options: MaildirOptions = {},
 ): Promise<string> {
-  const data = crlfToLf(content);
-  if (options.sizeLimit && data.length > options.sizeLimit) {
-    throw codedError("EFBIG", `message of ${data.length} bytes exceeds the size limit`);
-  }
+  const data = mailboxData(content, options.sizeLimit);
   await ensureMaildir(dir, options.owner);
   const name = uniqueName((options.now ?? Date.now)(), data.length, options.hostname ?? hostName());
-  const tmpPath = join(dir, "tmp", name);
-  const newPath = join(dir, "new", name);
-  let linked = false;
+  return await writeAndLink(dir, name, data, options.owner, false);
+}
+
+/** Identifies one final delivery, so that every attempt of it gives its file the same name. */
+export interface DeliveryId {
+  /** The queue id: unique on this host, letters and digits. */
+  queueId: string;
+  /**
+   * Which delivery of the message: the envelope recipient's index, then for
+   * an expansion (alias member) a tag of the member: "0", "3-9f86d081".
+   * Digits, lower-case letters and "-" (never "R", so the name parses back).
+   */
+  key: string;
+  /** Arrival time of the message, ms since the epoch: the name's time part. */
+  arrivalMs: number;
+}
+
+/**
+ * <arrival seconds>.Q<queue id>R<key>.<host>,S=<size>. A valid unique name
+ * (cr.yp.to/proto/maildir.html): the middle part is unique on this host
+ * because the queue id is, and the key is unique within the message. The same
+ * delivery of the same content always gets the same name.
+ */
+export function deliveryName(id: DeliveryId, size: number, hostname: string): string {
+  if (!/^[0-9A-Za-z]+$/.test(id.queueId) || !/^[0-9a-z-]+$/.test(id.key)) {
+    throw new RangeError(`maildir: bad delivery id Q${id.queueId}R${id.key}`);
+  }
+  const sec = Math.floor(id.arrivalMs / 1000);
+  return `${sec}.Q${id.queueId}R${id.key}.${safeHostname(hostname)},S=${size}`;
+}
+
+/** Every "2,<flags>" info a reader may give a file moved to cur/: subsets of DFPRST, in ASCII order. */
+const CUR_INFOS: readonly string[] = Array.from(
+  { length: 64 },
+  (_, mask) => ":2," + [..."DFPRST"].filter((_, bit) => mask & (1 << bit)).join(""),
+);
+
+async function exists(path: string): Promise<boolean> {
   try {
-    const file = await Deno.open(tmpPath, { write: true, createNew: true, mode: 0o600 });
-    try {
-      await writeAll(file, data);
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    if (options.owner) await Deno.chown(tmpPath, options.owner.uid, options.owner.gid);
-    await Deno.link(tmpPath, newPath);
-    linked = true;
-    await Deno.remove(tmpPath);
-    await syncDirectory(join(dir, "new"));
-    return newPath;
+    await Deno.lstat(path);
+    return true;
   } catch (e) {
-    await Deno.remove(tmpPath).catch(() => {});
-    // Not known to be durable: take it back, the caller will try again.
-    if (linked) await Deno.remove(newPath).catch(() => {});
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
     throw e;
+  }
+}
+
+/**
+ * Where an earlier attempt left `name`: new/, or with `inCur` also cur/
+ * under one of the 64 standard flag sets (64 lstat calls, whatever the size of
+ * cur/). Not found: a copy a reader renamed otherwise (keyword flags, other
+ * fields added to the name) or already deleted.
+ */
+async function findDelivered(
+  dir: string,
+  name: string,
+  inCur: boolean,
+): Promise<string | undefined> {
+  const inNew = join(dir, "new", name);
+  if (await exists(inNew)) return inNew;
+  if (!inCur) return undefined;
+  const candidates = CUR_INFOS.map((info) => join(dir, "cur", name + info));
+  const found = await Promise.all(candidates.map(exists));
+  return candidates[found.indexOf(true)];
+}
+
+export interface OnceOptions extends MaildirOptions {
+  /**
+   * An earlier attempt may have delivered this (a retry, or a message a crash
+   * left active): look in cur/ as well, where a reader may have moved the
+   * file. new/ is always looked at (one lstat).
+   */
+  redelivery?: boolean;
+}
+
+export interface MaildirDelivery {
+  /** The message file. */
+  path: string;
+  /** It was there already: an earlier attempt had delivered it; nothing was written. */
+  existed: boolean;
+}
+
+/**
+ * deliverToMaildir() for a delivery that may be repeated (a crash between
+ * the link into new/ and the queue recording the recipient as done): the
+ * file is named after `id`, and when it is found the delivery is not written
+ * again. The size limit is checked first, as for any delivery.
+ */
+export async function deliverOnceToMaildir(
+  dir: string,
+  content: Uint8Array,
+  id: DeliveryId,
+  options: OnceOptions = {},
+): Promise<MaildirDelivery> {
+  const data = mailboxData(content, options.sizeLimit);
+  const name = deliveryName(id, data.length, options.hostname ?? hostName());
+  const earlier = await findDelivered(dir, name, options.redelivery ?? false);
+  if (earlier) {
+    // The crash may have come before the directory was synced: make the entry durable now,
+    // and drop the tmp/ name a crash between link and unlink left.
+    await syncDirectory(dirname(earlier));
+    await Deno.remove(join(dir, "tmp", name)).catch(() => {});
+    return { path: earlier, existed: true };
+  }
+  await ensureMaildir(dir, options.owner);
+  try {
+    return { path: await writeAndLink(dir, name, data, options.owner, true), existed: false };
+  } catch (e) {
+    // link(2): EEXIST. Only this delivery makes this name: it completed meanwhile.
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    const path = join(dir, "new", name);
+    await syncDirectory(dirname(path));
+    return { path, existed: true };
   }
 }

@@ -1,11 +1,18 @@
 /**
  * A simple queue manager (qmgr(8), without its scheduler yet): claim due
- * messages, resolve each unfinished recipient to transport:nexthop, hand
- * each group to its transport, record the results, and retry deferred mail
- * with exponential backoff until maximal_queue_lifetime. A message is never
- * dropped: a transport that does not exist (yet) defers its recipients.
+ * messages, resolve each unfinished recipient to transport:nexthop, cut the
+ * recipients into delivery requests per destination, hand them to their
+ * transports, record the results, and retry deferred mail with exponential
+ * backoff until maximal_queue_lifetime. A message is never dropped: a
+ * transport that does not exist (yet) defers its recipients.
+ *
+ * Several messages are delivered at once: at most `maxActive` messages are
+ * claimed and held, at most <transport>_destination_concurrency_limit
+ * requests run per destination, and at most default_process_limit per
+ * transport (master.cf maxproc). A message is in hand once at a time; its
+ * results are recorded together when all its requests are done.
  */
-import type { Config } from "../config/mod.ts";
+import { type Config, PARAMETERS } from "../config/mod.ts";
 import { MailError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -16,7 +23,7 @@ import {
   type RecipientResult,
 } from "../queue/types.ts";
 import type { Resolution } from "../rewrite/types.ts";
-import type { DeliveryRecipient, Transport } from "../transports/types.ts";
+import type { Transport } from "../transports/types.ts";
 import {
   backoffMs,
   errorTransportResult,
@@ -25,6 +32,8 @@ import {
   softBounce,
   type Timing,
 } from "./outcome.ts";
+import { type PlannedRequest, planRequests, type RoutedRecipient } from "./plan.ts";
+import { Slots } from "./slots.ts";
 
 export {
   backoffMs,
@@ -34,6 +43,7 @@ export {
   logLine,
   softBounce,
 } from "./outcome.ts";
+export { type PlannedRequest, planRequests, queueName } from "./plan.ts";
 
 export interface DeliveryLoopOptions {
   config: Config;
@@ -44,25 +54,55 @@ export interface DeliveryLoopOptions {
   log?: Logger;
   /** ms since the epoch; default Date.now. */
   clock?: () => number;
-  /** Messages claimed at a time; default 100. */
-  batchSize?: number;
+  /** Messages claimed and in hand at once (bounds memory); default 100. */
+  maxActive?: number;
 }
 
-interface Group {
-  transport: string;
-  nexthop: string;
-  recipients: DeliveryRecipient[];
+/** A transport's limits (postconf(5)); 0 means no limit. */
+export interface TransportLimits {
+  /** <transport>_destination_concurrency_limit: requests in flight per destination. */
+  concurrency: number;
+  /** <transport>_destination_recipient_limit: recipients per request. */
+  recipients: number;
+  /** default_process_limit (master.cf maxproc): requests in flight for the transport. */
+  processes: number;
 }
+
+/**
+ * <transport>_destination_{concurrency,recipient}_limit when the parameter
+ * exists (local_...), else the default_destination_... value: the
+ * "transport-specific override" of postconf(5).
+ */
+export function transportLimits(config: Config, transport: string): TransportLimits {
+  const param = (suffix: string) => {
+    const specific = `${transport}_destination_${suffix}`;
+    return specific in PARAMETERS || config.isSet(specific)
+      ? specific
+      : `default_destination_${suffix}`;
+  };
+  return {
+    concurrency: config.int(param("concurrency_limit")),
+    recipients: config.int(param("recipient_limit")),
+    processes: config.int("default_process_limit"),
+  };
+}
+
+/** What running one request gave: results, "cancelled" (stopping), or "removed" (postsuper -d). */
+type RequestOutcome =
+  | { results: RecipientResult[]; handoff?: number; done: number }
+  | "cancelled"
+  | "removed";
 
 const UNFINISHED = new Set(["pending", "deferred"]);
 
 export class DeliveryLoop {
+  readonly #config: Config;
   readonly #queue: QueueStore;
   readonly #rewrite: DeliveryLoopOptions["rewrite"];
   readonly #transports: Record<string, Transport>;
   readonly #log: Logger;
   readonly #clock: () => number;
-  readonly #batchSize: number;
+  readonly #maxActive: number;
   readonly #settings: {
     runDelayMs: number;
     minBackoff: number;
@@ -71,21 +111,31 @@ export class DeliveryLoop {
     bounceLifetime: number;
     softBounce: boolean;
   };
+  readonly #limits = new Map<string, TransportLimits>();
+  readonly #slots = new Slots();
+  /** Messages in hand, by queue id: the promise settles when its results are recorded. */
+  readonly #active = new Map<string, Promise<void>>();
+  /** Messages a crash left active: they may have been delivered in part already. */
+  readonly #recovered = new Set<string>();
   #running = false;
+  #stopping = false;
   #done?: Promise<void>;
   #kicked = false;
   #wake?: () => void;
-  /** Earliest retry time set during the last run: sleep no longer than that. */
+  /** When the current sleep ends (ms epoch); an earlier retry time wakes it. */
+  #sleepUntil = Infinity;
+  /** Earliest retry time set since the last claim at or after it: sleep no longer than that. */
   #nextDue = Infinity;
 
   constructor(options: DeliveryLoopOptions) {
     const { config } = options;
+    this.#config = config;
     this.#queue = options.queue;
     this.#rewrite = options.rewrite;
     this.#transports = options.transports;
     this.#log = options.log ?? (() => {});
     this.#clock = options.clock ?? Date.now;
-    this.#batchSize = options.batchSize ?? 100;
+    this.#maxActive = Math.max(1, options.maxActive ?? 100);
     this.#settings = {
       runDelayMs: config.time("queue_run_delay") * 1000,
       minBackoff: config.time("minimal_backoff_time"),
@@ -94,20 +144,32 @@ export class DeliveryLoop {
       bounceLifetime: config.time("bounce_queue_lifetime"),
       softBounce: config.bool("soft_bounce"),
     };
+    // A bad limit is a configuration error now, not a failure per message.
+    for (const name of Object.keys(this.#transports)) this.#limitsOf(name);
   }
 
   /** Recovers messages a crash left active, then runs until stop(). */
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopping = false;
+    this.#slots.open();
     this.#done = this.#loop();
   }
 
-  /** Stops after the message in hand; resolves when the loop has ended. */
+  /**
+   * Claims nothing more and waits for the deliveries in flight; their results
+   * are recorded. Claimed messages whose deliveries had not started stay
+   * active in the queue, as after a crash: the next start() recovers them.
+   * Until then runOnce() claims nothing.
+   */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping = true;
+    this.#slots.close();
     this.#wake?.();
     await this.#done;
+    await this.#allDone();
   }
 
   /** New mail: look at the queue now rather than at the next scheduled run. */
@@ -116,22 +178,45 @@ export class DeliveryLoop {
     this.#wake?.();
   }
 
-  /** Delivers everything due now, once; resolves to the number of messages handled. */
+  /**
+   * Delivers everything due now, once (several messages at a time); resolves
+   * when all of it is recorded, to the number of messages handled.
+   */
   async runOnce(): Promise<number> {
     let handled = 0;
-    this.#nextDue = Infinity;
-    for (;;) {
-      const batch = await this.#queue.claimDue(this.#clock(), this.#batchSize);
-      for (const message of batch) {
-        await this.#deliverMessage(message);
-        handled++;
+    try {
+      for (;;) {
+        const { claimed, drained } = await this.#claim();
+        handled += claimed;
+        if (drained) break;
+        await this.#roomToClaim();
       }
-      if (batch.length < this.#batchSize) return handled;
+    } finally {
+      await this.#allDone();
     }
+    return handled;
   }
 
   async #loop(): Promise<void> {
+    await this.#recover();
+    while (this.#running) {
+      this.#kicked = false;
+      let drained = true;
+      try {
+        ({ drained } = await this.#claim());
+      } catch (e) {
+        this.#log(`warning: queue run failed: ${(e as Error).message}`);
+      }
+      if (!this.#running) break;
+      if (!drained) await this.#roomToClaim();
+      else if (!this.#kicked) await this.#sleep(this.#waitMs());
+    }
+  }
+
+  /** Messages left active by a crash become due again; remember which, for the agents. */
+  async #recover(): Promise<void> {
     try {
+      for (const m of await this.#queue.list({ queue: "active" })) this.#recovered.add(m.id);
       const recovered = await this.#queue.recoverActive();
       if (recovered > 0) {
         this.#log(`recovered ${recovered} message(s) left active by a previous run`);
@@ -139,16 +224,58 @@ export class DeliveryLoop {
     } catch (e) {
       this.#log(`warning: cannot recover active messages: ${(e as Error).message}`);
     }
-    while (this.#running) {
-      this.#kicked = false;
-      try {
-        await this.runOnce();
-      } catch (e) {
-        this.#log(`warning: queue run failed: ${(e as Error).message}`);
-      }
-      if (!this.#running) break;
-      if (!this.#kicked) await this.#sleep(this.#waitMs());
+  }
+
+  /**
+   * Claims due messages while there is room and starts each. `drained`:
+   * nothing due was left (or stopping); otherwise the hand is full.
+   */
+  async #claim(): Promise<{ claimed: number; drained: boolean }> {
+    if (this.#nextDue <= this.#clock()) this.#nextDue = Infinity; // those are due: claimed now
+    let claimed = 0;
+    while (!this.#stopping) {
+      const room = this.#maxActive - this.#active.size;
+      if (room <= 0) return { claimed, drained: false };
+      const batch = await this.#queue.claimDue(this.#clock(), room);
+      for (const message of batch) if (this.#begin(message)) claimed++;
+      if (batch.length < room) break;
     }
+    return { claimed, drained: true };
+  }
+
+  /** Starts delivering a claimed message, unless it is in hand already (released and claimed again). */
+  #begin(message: QueuedMessage): boolean {
+    const { id } = message;
+    if (this.#active.has(id)) {
+      this.#log(`warning: ${id}: still being delivered; not started twice`);
+      return false;
+    }
+    const done = this.#deliverMessage(message)
+      .catch((e) => this.#log(`warning: ${id}: delivery failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.#active.delete(id);
+        this.#recovered.delete(id);
+      });
+    this.#active.set(id, done);
+    return true;
+  }
+
+  /**
+   * The hand is full: wait until half of it is free, so that claims (each a
+   * queue transaction) come in batches rather than one per message done.
+   */
+  async #roomToClaim(): Promise<void> {
+    const lowWater = Math.floor(this.#maxActive / 2);
+    while (this.#active.size > lowWater && !this.#stopping) await this.#anyDone();
+  }
+
+  /** Resolves when some message in hand is done (at once when none is). */
+  async #anyDone(): Promise<void> {
+    if (this.#active.size > 0) await Promise.race(this.#active.values());
+  }
+
+  async #allDone(): Promise<void> {
+    while (this.#active.size > 0) await Promise.all(this.#active.values());
   }
 
   #waitMs(): number {
@@ -157,17 +284,23 @@ export class DeliveryLoop {
   }
 
   #sleep(ms: number): Promise<void> {
+    this.#sleepUntil = this.#clock() + ms;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
         this.#wake = undefined;
-        done();
+        this.#sleepUntil = Infinity;
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
     });
+  }
+
+  #limitsOf(transport: string): TransportLimits {
+    let limits = this.#limits.get(transport);
+    if (!limits) this.#limits.set(transport, limits = transportLimits(this.#config, transport));
+    return limits;
   }
 
   async #deliverMessage(message: QueuedMessage): Promise<void> {
@@ -175,100 +308,111 @@ export class DeliveryLoop {
     // (Envelope & {recipients: QueuedRecipient[]}) intersects the array types; name the real one.
     const recipients: QueuedRecipient[] = message.envelope.recipients;
     const pending = recipients.filter((r) => UNFINISHED.has(r.status));
-    let content: Uint8Array;
-    try {
-      content = await this.#queue.content(message.id);
-    } catch (e) {
-      if (e instanceof QueueNotFoundError) return; // removed meanwhile (postsuper -d)
-      const results = pending.map((r) => ({
-        index: r.index,
-        status: "deferred" as const,
-        dsn: "4.3.0",
-        reason: `cannot read the queued message: ${(e as Error).message}`,
-        relay: "none",
-      }));
-      return await this.#finish(message, pending, results, new Map(), claimed);
-    }
-
     const results: RecipientResult[] = [];
     const timings = new Map<number, Timing>();
-    const groups = new Map<string, Group>();
+    const routed: RoutedRecipient[] = [];
     for (const r of pending) {
-      let res: Resolution;
       try {
-        res = await this.#rewrite.resolve(r.address);
+        const res = await this.#rewrite.resolve(r.address);
+        routed.push({
+          recipient: { index: r.index, address: r.address, original: r.original },
+          transport: res.transport,
+          nexthop: res.nexthop,
+        });
       } catch (e) {
         results.push(resolveFailure(r.index, e));
-        continue;
       }
-      const key = `${res.transport}\n${res.nexthop}`;
-      let group = groups.get(key);
-      if (!group) {
-        group = { transport: res.transport, nexthop: res.nexthop, recipients: [] };
-        groups.set(key, group);
-      }
-      group.recipients.push({ index: r.index, address: r.address, original: r.original });
     }
-    for (const group of groups.values()) {
-      const handoff = this.#clock();
-      const got = await this.#deliverGroup(message, content, group);
-      const done = this.#clock();
-      for (const result of got) {
+    const requests = planRequests(routed, (t) => this.#limitsOf(t).recipients);
+    // Read once, when the first request needs it; dropped with the message.
+    let content: Promise<Uint8Array> | undefined;
+    const readContent = () => content ??= this.#queue.content(message.id);
+    const outcomes = await Promise.all(
+      requests.map((req) => this.#runRequest(message, req, readContent)),
+    );
+    if (outcomes.includes("removed")) return; // removed meanwhile (postsuper -d)
+    const interrupted = outcomes.includes("cancelled");
+    for (const outcome of outcomes) {
+      if (typeof outcome === "string") continue;
+      for (const result of outcome.results) {
         results.push(result);
-        const agent = group.transport in this.#transports ? handoff : undefined;
         timings.set(result.index, {
           arrival: message.envelope.arrivalTime,
           claimed,
-          handoff: agent,
-          done,
+          handoff: outcome.handoff,
+          done: outcome.done,
         });
       }
     }
-    await this.#finish(message, pending, results, timings, claimed);
+    // Stopped before anything was tried: leave it active for the next start (recoverActive).
+    if (interrupted && results.length === 0) return;
+    await this.#finish(message, pending, results, timings, claimed, interrupted);
   }
 
-  /** One result per recipient of the group, whatever the transport does. */
-  async #deliverGroup(
+  /** One request: wait for a slot of its destination and of its transport, then deliver. */
+  async #runRequest(
+    message: QueuedMessage,
+    req: PlannedRequest,
+    readContent: () => Promise<Uint8Array>,
+  ): Promise<RequestOutcome> {
+    const transport = this.#transports[req.transport];
+    if (!transport) return { results: noAgentResults(req), done: this.#clock() };
+    const limits = this.#limitsOf(req.transport);
+    const destination = `${req.transport}\n${req.destination}`;
+    if (!await this.#slots.acquire(destination, limits.concurrency)) return "cancelled";
+    try {
+      if (!await this.#slots.acquire(req.transport, limits.processes)) return "cancelled";
+      try {
+        let content: Uint8Array;
+        try {
+          content = await readContent();
+        } catch (e) {
+          if (e instanceof QueueNotFoundError) return "removed";
+          const reason = `cannot read the queued message: ${(e as Error).message}`;
+          return { results: deferAll(req, reason, "none"), done: this.#clock() };
+        }
+        const handoff = this.#clock();
+        const results = await this.#deliverRequest(message, content, req, transport);
+        return { results, handoff, done: this.#clock() };
+      } finally {
+        this.#slots.release(req.transport);
+      }
+    } finally {
+      this.#slots.release(destination);
+    }
+  }
+
+  /** One result per recipient of the request, whatever the transport does. */
+  async #deliverRequest(
     message: QueuedMessage,
     content: Uint8Array,
-    group: Group,
+    req: PlannedRequest,
+    transport: Transport,
   ): Promise<RecipientResult[]> {
-    const transport = this.#transports[group.transport];
-    if (!transport) {
-      if (group.transport === "error") {
-        return group.recipients.map((r) => errorTransportResult(r.index, group.nexthop));
-      }
-      return group.recipients.map((r) => ({
-        index: r.index,
-        status: "deferred",
-        dsn: "4.3.0",
-        reason: `mail transport unavailable: no "${group.transport}" transport in this facteur`,
-        relay: "none",
-      }));
-    }
     let got: RecipientResult[];
     try {
       got = await transport.deliver({
         queueId: message.id,
         envelope: message.envelope,
-        recipients: group.recipients,
+        recipients: req.recipients,
         content,
-        nexthop: group.nexthop,
+        nexthop: req.nexthop,
+        redelivery: message.attempts > 0 || this.#recovered.has(message.id),
       });
     } catch (e) {
       got = [];
       this.#log(
-        `warning: ${message.id}: transport ${group.transport} failed: ${(e as Error).message}`,
+        `warning: ${message.id}: transport ${req.transport} failed: ${(e as Error).message}`,
       );
     }
     const byIndex = new Map(got.map((r) => [r.index, r]));
-    return group.recipients.map((r) =>
+    return req.recipients.map((r) =>
       byIndex.get(r.index) ?? {
         index: r.index,
         status: "deferred",
         dsn: "4.3.0",
-        reason: `${group.transport} transport gave no result for this recipient`,
-        relay: group.transport,
+        reason: `${req.transport} transport gave no result for this recipient`,
+        relay: req.transport,
       }
     );
   }
@@ -279,6 +423,7 @@ export class DeliveryLoop {
     raw: RecipientResult[],
     timings: Map<number, Timing>,
     claimed: number,
+    interrupted = false,
   ): Promise<void> {
     const now = this.#clock();
     const age = now - message.envelope.arrivalTime;
@@ -296,9 +441,13 @@ export class DeliveryLoop {
       this.#log(logLine(message.id, recipient, final, timing, status));
       return final;
     });
-    const next = now +
+    // Recipients a stop() kept from being tried are due again at once.
+    const next = interrupted ? now : now +
       backoffMs(message.attempts, this.#settings.minBackoff, this.#settings.maxBackoff);
-    if (results.some((r) => r.status === "deferred")) this.#nextDue = Math.min(this.#nextDue, next);
+    if (results.some((r) => r.status === "deferred")) {
+      this.#nextDue = Math.min(this.#nextDue, next);
+      if (next < this.#sleepUntil) this.#wake?.(); // sleeping past this retry: look again
+    }
     try {
       await this.#queue.recordAttempt(message.id, results, next);
     } catch (e) {
@@ -306,6 +455,28 @@ export class DeliveryLoop {
       this.#log(`warning: ${message.id}: cannot record delivery results: ${(e as Error).message}`);
     }
   }
+}
+
+/** Recipients of a transport facteur does not have: error(8) answers, any other defers. */
+function noAgentResults(req: PlannedRequest): RecipientResult[] {
+  if (req.transport === "error") {
+    return req.recipients.map((r) => errorTransportResult(r.index, req.nexthop));
+  }
+  return deferAll(
+    req,
+    `mail transport unavailable: no "${req.transport}" transport in this facteur`,
+    "none",
+  );
+}
+
+function deferAll(req: PlannedRequest, reason: string, relay: string): RecipientResult[] {
+  return req.recipients.map((r) => ({
+    index: r.index,
+    status: "deferred",
+    dsn: "4.3.0",
+    reason,
+    relay,
+  }));
 }
 
 /** A recipient that cannot be resolved: permanent errors bounce, others defer. */

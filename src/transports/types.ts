@@ -23,6 +23,12 @@ export interface DeliveryRequest {
   content: Uint8Array;
   /** transport(5) nexthop from address resolution. */
   nexthop: string;
+  /**
+   * An earlier attempt may already have delivered some of these recipients:
+   * the message was tried before, or a crash left it active (recovered at
+   * start). Agents that can tell (Maildir) then look harder for that copy.
+   */
+  redelivery?: boolean;
 }
 
 export interface Transport {

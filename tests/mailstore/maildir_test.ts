@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { crlfToLf, deliverToMaildir, uniqueName } from "../../src/mailstore/maildir.ts";
+import {
+  crlfToLf,
+  deliverOnceToMaildir,
+  deliverToMaildir,
+  deliveryName,
+  ensureMaildir,
+  uniqueName,
+} from "../../src/mailstore/maildir.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -132,4 +139,92 @@ Deno.test({
     );
     await Deno.remove(base, { recursive: true });
   },
+});
+
+const ID = { queueId: "MIC3Z1K80F2A", key: "0", arrivalMs: 1_700_000_000_999 };
+
+Deno.test("maildir: a delivery's name comes from the queue id, key and arrival time", () => {
+  assert.equal(
+    deliveryName(ID, 42, "mx.example.com"),
+    "1700000000.QMIC3Z1K80F2AR0.mx.example.com,S=42",
+  );
+  assert.equal(
+    deliveryName({ ...ID, key: "3-9f86d081884c" }, 7, "odd/host"),
+    "1700000000.QMIC3Z1K80F2AR3-9f86d081884c.odd\\057host,S=7",
+  );
+  for (const bad of [{ queueId: "../x" }, { key: "1R2" }, { key: "" }, { key: "a:b" }]) {
+    assert.throws(() => deliveryName({ ...ID, ...bad }, 1, "h"), RangeError);
+  }
+});
+
+Deno.test("maildir: delivering the same delivery again finds the first copy", async () => {
+  const dir = await Deno.makeTempDir();
+  const msg = enc.encode("Subject: once\r\n\r\nbody\r\n");
+  const first = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+  assert.equal(first.existed, false);
+  assert.match(first.path, /\/new\/1700000000\.QMIC3Z1K80F2AR0\.h,S=20$/);
+  const again = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+  assert.deepEqual(again, { path: first.path, existed: true });
+  assert.deepEqual(await listDir(join(dir, "new")), [first.path.split("/").pop()!]);
+  // Another recipient (key) of the same message is another delivery.
+  const other = await deliverOnceToMaildir(dir, msg, { ...ID, key: "1" }, { hostname: "h" });
+  assert.equal(other.existed, false);
+  assert.equal((await listDir(join(dir, "new"))).length, 2);
+  assert.deepEqual(await listDir(join(dir, "tmp")), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("maildir: a redelivery also finds the copy a reader moved to cur/ with flags", async () => {
+  const dir = await Deno.makeTempDir();
+  const msg = enc.encode("a: b\r\n\r\nx\r\n");
+  for (const info of [":2,", ":2,S", ":2,FRS", ":2,DFPRST"]) {
+    const { path } = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+    const moved = join(dir, "cur", path.split("/").pop()! + info);
+    await Deno.rename(path, moved);
+    const again = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h", redelivery: true });
+    assert.deepEqual(again, { path: moved, existed: true }, info);
+    assert.deepEqual(await listDir(join(dir, "new")), [], info);
+    await Deno.remove(moved);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("maildir: without the redelivery hint only new/ is looked at (one lstat)", async () => {
+  const dir = await Deno.makeTempDir();
+  const msg = enc.encode("a: b\r\n\r\nx\r\n");
+  const { path } = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+  await Deno.rename(path, join(dir, "cur", path.split("/").pop()! + ":2,S"));
+  // A first attempt cannot have a copy in cur/: the caller says when it might.
+  const again = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+  assert.equal(again.existed, false);
+  assert.equal((await listDir(join(dir, "new"))).length, 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("maildir: leftovers of an interrupted attempt in tmp/ are replaced or removed", async () => {
+  const dir = await Deno.makeTempDir();
+  const msg = enc.encode("a: b\r\n\r\nwhole\r\n");
+  const name = deliveryName(ID, 12, "h");
+  await ensureMaildir(dir);
+  // Died while writing tmp/: the next attempt writes the whole message.
+  await Deno.writeTextFile(join(dir, "tmp", name), "a: b\n\nwh");
+  const { path } = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+  assert.equal(dec.decode(await Deno.readFile(path)), "a: b\n\nwhole\n");
+  assert.deepEqual(await listDir(join(dir, "tmp")), []);
+  // Died between link into new/ and unlink of tmp/: found, and tmp/ is cleaned.
+  await Deno.link(path, join(dir, "tmp", name));
+  const again = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
+  assert.deepEqual(again, { path, existed: true });
+  assert.deepEqual(await listDir(join(dir, "tmp")), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("maildir: the size limit applies to repeated deliveries too", async () => {
+  const dir = await Deno.makeTempDir();
+  await assert.rejects(
+    deliverOnceToMaildir(dir, enc.encode("a: b\r\n\r\n0123456789\r\n"), ID, { sizeLimit: 10 }),
+    (e: unknown) => (e as { code?: string }).code === "EFBIG",
+  );
+  assert.deepEqual(await listDir(dir), []);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -1,87 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DeliveryLoop } from "../../src/qmgr/mod.ts";
-import {
-  newQueueId,
-  openQueue,
-  type QueuedRecipient,
-  type QueueStore,
-  type RecipientResult,
-} from "../../src/queue/mod.ts";
+import { newQueueId, openQueue, type QueuedRecipient } from "../../src/queue/mod.ts";
 import { Rewriter } from "../../src/rewrite/mod.ts";
 import { LocalTransport } from "../../src/transports/local/mod.ts";
-import type { DeliveryRequest, Transport } from "../../src/transports/types.ts";
+import type { Transport } from "../../src/transports/types.ts";
 import { testConfig, testTables } from "../rewrite/helpers.ts";
-
-const T0 = 1_800_000_000_000;
-const enc = new TextEncoder();
-
-/** A transport whose answer per recipient address is given by `answer`; records every request. */
-class FakeTransport implements Transport {
-  requests: DeliveryRequest[] = [];
-  constructor(
-    readonly name: string,
-    private answer: (address: string, attempt: number) => Omit<RecipientResult, "index"> = () => ({
-      status: "sent",
-      dsn: "2.0.0",
-      reason: "delivered to maildir",
-    }),
-  ) {}
-  deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
-    this.requests.push(req);
-    const attempt = this.requests.length;
-    return Promise.resolve(
-      req.recipients.map((r) => ({
-        index: r.index,
-        relay: this.name,
-        ...this.answer(r.address, attempt),
-      })),
-    );
-  }
-}
-
-async function harness(
-  values: Record<string, string> = {},
-  transports: Record<string, Transport> = {},
-) {
-  const dir = await Deno.makeTempDir({ prefix: "facteur-qmgr-" });
-  const queue: QueueStore = openQueue(join(dir, "data"));
-  const config = testConfig({
-    minimal_backoff_time: "60s",
-    maximal_backoff_time: "200s",
-    virtual_alias_domains: "alias.test",
-    virtual_mailbox_domains: "mailbox.test",
-    ...values,
-  });
-  const rewrite = new Rewriter(config, { openTable: testTables().open });
-  const clock = { now: T0 };
-  const log: string[] = [];
-  const local = new FakeTransport("local");
-  const all = { local, ...transports };
-  const loop = new DeliveryLoop({
-    config,
-    queue,
-    rewrite,
-    transports: all,
-    log: (l) => log.push(l),
-    clock: () => clock.now,
-  });
-  const enqueue = async (recipients: string[], sender = "s@example.org") => {
-    const id = newQueueId();
-    await queue.enqueue(
-      id,
-      { sender, recipients: recipients.map((address) => ({ address })), arrivalTime: clock.now },
-      enc.encode("Subject: x\r\n\r\nbody\r\n"),
-    );
-    return id;
-  };
-  const close = async () => {
-    await loop.stop();
-    queue.close();
-    await Deno.remove(dir, { recursive: true });
-  };
-  return { dir, queue, config, rewrite, clock, log, local, loop, enqueue, close };
-}
+import { enc, FakeTransport, harness, T0, waitFor } from "./helpers.ts";
 
 Deno.test("qmgr: a delivered message leaves the queue and is logged", async () => {
   const h = await harness();
@@ -226,13 +151,32 @@ Deno.test("qmgr: a transport that throws or forgets a recipient defers, never dr
   await h.close();
 });
 
-Deno.test("qmgr: recipients are grouped per transport and nexthop", async () => {
+Deno.test("qmgr: recipients are grouped per transport and nexthop, local one per request", async () => {
   const virtual = new FakeTransport("virtual");
   const h = await harness({}, { virtual });
   await h.enqueue(["a@localhost", "b@mailbox.test", "c@localhost", "d@mailbox.test"]);
   await h.loop.runOnce();
-  assert.deepEqual(h.local.requests.map((r) => r.recipients.map((x) => x.index)), [[0, 2]]);
-  assert.deepEqual(virtual.requests.map((r) => r.recipients.map((x) => x.index)), [[1, 3]]);
+  // postconf(5): local_destination_recipient_limit = 1, default_destination_recipient_limit = 50.
+  const indexes = (t: FakeTransport) =>
+    t.requests.map((r) => r.recipients.map((x) => x.index)).sort();
+  assert.deepEqual(indexes(h.local), [[0], [2]]);
+  assert.deepEqual(indexes(virtual), [[1, 3]]);
+  await h.close();
+});
+
+Deno.test("qmgr: _destination_recipient_limit cuts requests; 0 means no limit", async () => {
+  const virtual = new FakeTransport("virtual");
+  const h = await harness({
+    local_destination_recipient_limit: "2",
+    default_destination_recipient_limit: "0",
+  }, { virtual });
+  const many = Array.from({ length: 5 }, (_, i) => `u${i}@mailbox.test`);
+  await h.enqueue(["a@localhost", "b@localhost", "c@localhost", ...many]);
+  await h.loop.runOnce();
+  const indexes = (t: FakeTransport) =>
+    t.requests.map((r) => r.recipients.map((x) => x.index)).sort();
+  assert.deepEqual(indexes(h.local), [[0, 1], [2]]);
+  assert.deepEqual(indexes(virtual), [[3, 4, 5, 6, 7]]);
   await h.close();
 });
 
@@ -327,11 +271,3 @@ Deno.test("qmgr: end to end with the real local transport into a Maildir", async
   );
   await h.close();
 });
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

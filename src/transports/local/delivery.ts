@@ -17,6 +17,7 @@ import {
   deferred,
   deliveredToAddresses,
   deliverToMailbox,
+  deliveryKey,
   type Outcome,
   sent,
 } from "./mailbox.ts";
@@ -53,6 +54,8 @@ const MAX_LEVEL = 100;
 
 /** The state of one branch of a recipient's expansion. */
 interface Branch {
+  /** The envelope recipient's index (QueuedRecipient.index): part of each delivery's key. */
+  index: number;
   /** Envelope sender for deliveries of this branch (an owner- alias replaces it). */
   sender: string;
   /** Delivered-To: the top-level recipient (frozen_delivered_to = yes). */
@@ -92,6 +95,7 @@ export class RequestDelivery {
     const top = this.#fold(r.address);
     const leaves: Leaf[] = [];
     const branch: Branch = {
+      index: r.index,
       sender: this.#req.envelope.sender,
       delivered: top,
       original: r.original ?? r.address,
@@ -268,6 +272,8 @@ export class RequestDelivery {
         );
       }
     }
+    // A mailbox reached by expansion is tagged with its user: members may share a Maildir.
+    const member = folded === branch.delivered ? undefined : found.user.name;
     leaf(
       await deliverToMailbox(
         { path, sizeLimit: settings.sizeLimit, owner, createParents: !spool },
@@ -276,6 +282,12 @@ export class RequestDelivery {
           sender: branch.sender,
           originalRecipient: branch.original,
           deliveredTo: branch.delivered,
+          delivery: {
+            queueId: this.#req.queueId,
+            key: deliveryKey(branch.index, member),
+            arrivalMs: this.#req.envelope.arrivalTime,
+            redelivery: this.#req.redelivery,
+          },
           date: this.#env.date,
         },
         {

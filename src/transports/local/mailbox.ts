@@ -3,8 +3,14 @@
  * virtual(8): the headers they prepend, Delivered-To loop detection, and
  * the mapping of file-system errors to DSN status (mbox_dsn(), maildir.c).
  */
+import { createHash } from "node:crypto";
 import { dirname } from "node:path";
-import { deliverToMaildir, type FileOwner, makeDirs } from "../../mailstore/maildir.ts";
+import {
+  deliverOnceToMaildir,
+  type DeliveryId,
+  type FileOwner,
+  makeDirs,
+} from "../../mailstore/maildir.ts";
 import { appendToMbox } from "../../mailstore/mbox.ts";
 import { splitAddress } from "../../rewrite/address.ts";
 
@@ -99,8 +105,25 @@ export interface MailboxMessage {
   sender: string;
   originalRecipient: string;
   deliveredTo: string;
+  /**
+   * Which delivery this is (queue id, deliveryKey()); a Maildir file is named
+   * after it, so that a repeat finds the first copy. `redelivery`: an earlier
+   * attempt may have delivered it (DeliveryRequest.redelivery).
+   */
+  delivery: DeliveryId & { redelivery?: boolean };
   date?: Date;
   hostname?: string;
+}
+
+/**
+ * The key of one final delivery within a message: the envelope recipient's
+ * index, plus for a mailbox reached by expansion (alias, :include:,
+ * luser_relay) a tag of that member, so that two members of one recipient
+ * get a file each even when they share a Maildir. The same on every attempt.
+ */
+export function deliveryKey(index: number, member?: string): string {
+  if (member === undefined) return String(index);
+  return `${index}-${createHash("sha256").update(member).digest("hex").slice(0, 12)}`;
 }
 
 const encoder = new TextEncoder();
@@ -116,6 +139,12 @@ function withHeaders(m: MailboxMessage): Uint8Array {
 /**
  * Delivers into a Maildir or mbox. `describe` prefixes a failure reason the
  * way each agent does ("cannot update mailbox X for user Y. ", "mailbox X: ").
+ *
+ * Maildir delivery happens once per message.delivery, even across a crash
+ * between the file reaching new/ and the queue recording the recipient
+ * (deliverOnceToMaildir). An mbox cannot be searched for the message
+ * cheaply, so mbox delivery stays at-least-once: that crash gives a second
+ * copy, as with Postfix.
  */
 export async function deliverToMailbox(
   target: MailboxTarget,
@@ -125,12 +154,17 @@ export async function deliverToMailbox(
   const data = withHeaders(message);
   if (target.path.endsWith("/")) {
     try {
-      await deliverToMaildir(target.path, data, {
+      const { existed } = await deliverOnceToMaildir(target.path, data, message.delivery, {
         owner: target.owner,
         sizeLimit: target.sizeLimit,
         hostname: message.hostname,
+        redelivery: message.delivery.redelivery,
       });
-      return sent("delivered to maildir");
+      return sent(
+        existed
+          ? "delivered to maildir (already delivered by an earlier attempt)"
+          : "delivered to maildir",
+      );
     } catch (e) {
       return failure(e, describe.maildir);
     }

@@ -14,6 +14,7 @@ import {
   deferred,
   deliveredToAddresses,
   deliverToMailbox,
+  deliveryKey,
   type Outcome,
 } from "../local/mailbox.ts";
 import { checkSizeLimits } from "../local/mod.ts";
@@ -82,6 +83,13 @@ export class VirtualTransport implements Transport {
         sender: req.envelope.sender,
         originalRecipient: r.original ?? r.address,
         deliveredTo: address,
+        // virtual(8) does no expansion: one delivery per envelope recipient.
+        delivery: {
+          queueId: req.queueId,
+          key: deliveryKey(r.index),
+          arrivalMs: req.envelope.arrivalTime,
+          redelivery: req.redelivery,
+        },
         date,
       },
       { maildir: `maildir ${path}: `, mbox: `mailbox ${path}: ` },
