@@ -97,9 +97,9 @@ export class RawClient {
   }
 
   /** Sends one command line (CRLF added) and reads its reply. */
-  async command(line: string): Promise<string> {
+  async command(line: string, ms?: number): Promise<string> {
     await this.send(line + "\r\n");
-    return await this.reply();
+    return await this.reply(ms);
   }
 
   /** The next complete reply; lines joined with "\n". Rejects on EOF or after `ms`. */
