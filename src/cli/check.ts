@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { loadConfig } from "../config/mod.ts";
 import { buildDaemons } from "../master/mod.ts";
-import { listenEndpoints } from "../master/listen.ts";
+import { serviceEndpoints } from "../master/listen.ts";
 
 export async function checkCommand(configFile: string): Promise<number> {
   let failures = 0;
@@ -26,11 +26,7 @@ export async function checkCommand(configFile: string): Promise<number> {
   const dataDir = config.path("data_directory");
   report(await writable(dataDir), `data directory ${dataDir} is writable`);
   for (const service of config.services.filter((s) => s.enabled)) {
-    const endpoints = listenEndpoints(
-      service.listen,
-      config.list("inet_interfaces"),
-      config.list("inet_protocols"),
-    );
+    const endpoints = serviceEndpoints(service, config);
     for (const e of endpoints) {
       const problem = await portProblem(e.host, e.port);
       report(

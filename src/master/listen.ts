@@ -4,6 +4,7 @@
  * inet_protocols (postconf(5)). Pure.
  */
 import { ConfigError } from "../errors.ts";
+import type { Config, ServiceSpec } from "../config/mod.ts";
 
 export interface Endpoint {
   host: string;
@@ -12,6 +13,22 @@ export interface Endpoint {
 
 /** services(5) names master.cf users write instead of numbers. */
 const WELL_KNOWN_PORTS: Record<string, number> = { smtp: 25, submission: 587, smtps: 465 };
+
+/** The TCP endpoints of a service; a ConfigError for what cannot be listened on yet. */
+export function serviceEndpoints(service: ServiceSpec, config: Config): Endpoint[] {
+  if (service.type !== "inet") {
+    throw new ConfigError(
+      `[services.${service.name}] type "${service.type}": facteur's ${service.command} listens on ` +
+        `TCP only so far; use type = "inet"`,
+      { file: config.file },
+    );
+  }
+  return listenEndpoints(
+    service.listen,
+    config.list("inet_interfaces"),
+    config.list("inet_protocols"),
+  );
+}
 
 export function listenEndpoints(
   listen: string,

@@ -17,7 +17,7 @@ import { startSmtpServer } from "../smtpd/mod.ts";
 import { DeliveryLoop } from "../qmgr/mod.ts";
 import { LocalTransport } from "../transports/local/mod.ts";
 import { VirtualTransport } from "../transports/virtual/mod.ts";
-import { type Endpoint, listenEndpoints } from "./listen.ts";
+import { type Endpoint, serviceEndpoints } from "./listen.ts";
 
 export interface RunningService {
   name: string;
@@ -140,11 +140,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
   try {
     for (const service of config.services.filter((s) => s.enabled)) {
       const view = config.forService(service);
-      const endpoints = listenEndpoints(
-        service.listen,
-        config.list("inet_interfaces"),
-        config.list("inet_protocols"),
-      );
+      const endpoints = serviceEndpoints(service, config);
       for (const endpoint of endpoints) {
         const server = await startSmtpServer({
           config: view,
