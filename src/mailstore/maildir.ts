@@ -115,9 +115,31 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Maildirs this process has seen complete: a delivery to one of them goes
+ * straight to writing (three stat calls saved per message). If one is
+ * removed meanwhile, the write fails with NotFound and the delivery checks
+ * the folders again (see `withMaildir`).
+ */
+const ensured = new Set<string>();
+
 /** Creates dir, dir/tmp, dir/new and dir/cur (0700) as needed. */
 export async function ensureMaildir(dir: string, owner?: FileOwner): Promise<void> {
+  if (ensured.has(dir)) return;
   for (const sub of ["tmp", "new", "cur"]) await makeDirs(join(dir, sub), 0o700, owner);
+  ensured.add(dir);
+}
+
+/** Runs `write` in the Maildir `dir`; if its folders went missing, makes them again and retries once. */
+async function withMaildir<T>(dir: string, owner: FileOwner | undefined, write: () => Promise<T>) {
+  await ensureMaildir(dir, owner);
+  try {
+    return await write();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) || !ensured.delete(dir)) throw e;
+    await ensureMaildir(dir, owner);
+    return await write();
+  }
 }
 
 /** CRLF → LF, refused with EFBIG (like a write past RLIMIT_FSIZE) when over the limit. */
@@ -184,9 +206,12 @@ export async function deliverToMaildir(
   options: MaildirOptions = {},
 ): Promise<string> {
   const data = mailboxData(content, options.sizeLimit);
-  await ensureMaildir(dir, options.owner);
   const name = uniqueName((options.now ?? Date.now)(), data.length, options.hostname ?? hostName());
-  return await writeAndLink(dir, name, data, options.owner, false);
+  return await withMaildir(
+    dir,
+    options.owner,
+    () => writeAndLink(dir, name, data, options.owner, false),
+  );
 }
 
 /** Identifies one final delivery, so that every attempt of it gives its file the same name. */
@@ -282,7 +307,8 @@ export async function deliverOnceToMaildir(
 ): Promise<MaildirDelivery> {
   const data = mailboxData(content, options.sizeLimit);
   const name = deliveryName(id, data.length, options.hostname ?? hostName());
-  const earlier = await findDelivered(dir, name, options.redelivery ?? false);
+  // A first attempt needs no look: link(2) into new/ fails with EEXIST below if the name is there.
+  const earlier = options.redelivery ? await findDelivered(dir, name, true) : undefined;
   if (earlier) {
     // The crash may have come before the directory was synced: make the entry durable now,
     // and drop the tmp/ name a crash between link and unlink left.
@@ -290,9 +316,13 @@ export async function deliverOnceToMaildir(
     await Deno.remove(join(dir, "tmp", name)).catch(() => {});
     return { path: earlier, existed: true };
   }
-  await ensureMaildir(dir, options.owner);
   try {
-    return { path: await writeAndLink(dir, name, data, options.owner, true), existed: false };
+    const path = await withMaildir(
+      dir,
+      options.owner,
+      () => writeAndLink(dir, name, data, options.owner, true),
+    );
+    return { path, existed: false };
   } catch (e) {
     // link(2): EEXIST. Only this delivery makes this name: it completed meanwhile.
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;

@@ -228,3 +228,18 @@ Deno.test("maildir: the size limit applies to repeated deliveries too", async ()
   assert.deepEqual(await listDir(dir), []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("maildir: a Maildir removed between deliveries is made again", async () => {
+  const dir = await Deno.makeTempDir();
+  const box = join(dir, "Maildir");
+  const msg = enc.encode("a: b\r\n\r\nx\r\n");
+  await deliverToMaildir(box, msg, { hostname: "h" });
+  await Deno.remove(box, { recursive: true }); // an administrator cleans up
+  const path = await deliverToMaildir(box, msg, { hostname: "h" });
+  assert.equal(dec.decode(await Deno.readFile(path)), "a: b\n\nx\n");
+  await Deno.remove(join(box, "new"), { recursive: true });
+  const again = await deliverOnceToMaildir(box, msg, ID, { hostname: "h" });
+  assert.equal(again.existed, false);
+  assert.deepEqual(await listDir(box), ["cur", "new", "tmp"]);
+  await Deno.remove(dir, { recursive: true });
+});
