@@ -4,10 +4,28 @@
  */
 export type Logger = (text: string) => void;
 
-let sink: (line: string) => void = (line) => console.error(line);
+let pending: string[] = [];
+const encoder = new TextEncoder();
+
+/** Writes buffered lines to stderr in one write (one syscall per batch, not per line). */
+export function flushLog(): void {
+  if (pending.length === 0) return;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  const bytes = encoder.encode(text);
+  for (let off = 0; off < bytes.length;) off += Deno.stderr.writeSync(bytes.subarray(off));
+}
+
+/** Lines logged in one turn of the event loop go out together just after it. */
+function bufferedStderr(line: string): void {
+  if (pending.length === 0) setTimeout(flushLog, 0);
+  pending.push(line);
+}
+
+let sink: (line: string) => void = bufferedStderr;
 let host = "localhost";
 
-/** Where log lines go (stderr by default; journald adds its own timestamps). */
+/** Where log lines go (buffered stderr by default; journald adds its own timestamps). */
 export function setLogSink(fn: (line: string) => void): void {
   sink = fn;
 }

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../errors.ts";
 import { VERSION } from "../version.ts";
+import { flushLog } from "../log.ts";
 import { serveCommand } from "./serve.ts";
 import { checkCommand } from "./check.ts";
 import { configCommand } from "./config.ts";
@@ -56,5 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     throw e;
+  } finally {
+    flushLog(); // buffered log lines go out before Deno.exit
   }
 }

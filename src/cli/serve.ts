@@ -2,7 +2,7 @@
 import { loadConfig } from "../config/mod.ts";
 import { startFacteur } from "../master/mod.ts";
 import { VERSION } from "../version.ts";
-import { logger } from "../log.ts";
+import { flushLog, logger } from "../log.ts";
 
 export async function serveCommand(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
@@ -16,5 +16,6 @@ export async function serveCommand(configFile: string): Promise<number> {
     Deno.addSignalListener("SIGINT", stop);
   });
   await facteur.stop();
+  flushLog();
   return 0;
 }
