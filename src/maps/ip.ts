@@ -1,8 +1,12 @@
 /**
- * IP addresses as bytes, with the strictness of inet_pton(3), which Postfix
- * uses for cidr_table(5) patterns and keys: IPv4 is exactly four decimal
- * octets without leading zeros; IPv6 is up to eight hex groups with at most one
- * "::" and an optional trailing dotted IPv4 part. No brackets, no zone index.
+ * IP addresses as bytes: the one place facteur parses, normalises, compares
+ * and prints them (cidr: tables, network lists, client addresses).
+ *
+ * Parsing has the strictness of inet_pton(3), which Postfix uses for
+ * cidr_table(5) patterns and keys: IPv4 is exactly four decimal octets
+ * without leading zeros; IPv6 is up to eight hex groups with at most one "::"
+ * and an optional trailing dotted IPv4 part. No brackets, no zone index:
+ * parseClientAddress() is the lenient form for client addresses.
  */
 
 export interface IpAddress {
@@ -10,6 +14,7 @@ export interface IpAddress {
   bytes: Uint8Array;
 }
 
+/** Strict dotted quad (inet_pton(3)): 4 bytes, or undefined. */
 export function parseIPv4(text: string): Uint8Array | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;
@@ -43,6 +48,7 @@ function parseGroups(text: string, allowIPv4Tail: boolean): number[] | undefined
   return groups;
 }
 
+/** RFC 4291 2.2 text forms (inet_pton(3)): 16 bytes, or undefined. */
 export function parseIPv6(text: string): Uint8Array | undefined {
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
@@ -65,6 +71,7 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   return bytes;
 }
 
+/** Either family, strictly (inet_pton(3)); see parseClientAddress for client address forms. */
 export function parseIp(text: string): IpAddress | undefined {
   if (text.includes(":")) {
     const bytes = parseIPv6(text);
@@ -72,6 +79,47 @@ export function parseIp(text: string): IpAddress | undefined {
   }
   const bytes = parseIPv4(text);
   return bytes && { family: 4, bytes };
+}
+
+const MAPPED_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+/** "::ffff:a.b.c.d" (an IPv4 client on a dual-stack socket) → a.b.c.d; anything else unchanged. */
+export function unmapIPv4(ip: IpAddress): IpAddress {
+  if (ip.family !== 6 || MAPPED_PREFIX.some((byte, i) => ip.bytes[i] !== byte)) return ip;
+  return { family: 4, bytes: ip.bytes.slice(12) };
+}
+
+/** a.b.c.d → ::ffff:a.b.c.d (RFC 4291 2.5.5.2), so it can be compared with IPv6 networks. */
+export function mapToIPv6(ip: IpAddress): IpAddress {
+  if (ip.family === 6) return ip;
+  const bytes = new Uint8Array(16);
+  bytes.set(MAPPED_PREFIX);
+  bytes.set(ip.bytes, 12);
+  return { family: 6, bytes };
+}
+
+/**
+ * A client address as Postfix sees it: brackets, an "IPv6:" tag and a zone
+ * ("%eth0") removed, IPv4-mapped IPv6 (::ffff:a.b.c.d) turned into IPv4, as
+ * smtpd_peer.c does.
+ */
+export function parseClientAddress(text: string): IpAddress | undefined {
+  let t = text.trim();
+  if (t.startsWith("[") && t.endsWith("]")) t = t.slice(1, -1);
+  if (/^ipv6:/i.test(t)) t = t.slice(5);
+  t = t.replace(/%[^%]*$/, "");
+  const ip = parseIp(t);
+  return ip && unmapIPv4(ip);
+}
+
+/**
+ * The text form of a client address Postfix uses in logs and as an access(5)
+ * key ("::ffff:192.0.2.1" → "192.0.2.1", "2001:DB8:0::1" → "2001:db8::1");
+ * input that is not an address ("", "unknown") comes back unchanged.
+ */
+export function normalizeAddress(text: string): string {
+  const ip = parseClientAddress(text);
+  return ip ? formatIp(ip) : text;
 }
 
 /** Text form as inet_ntop(3) writes it (longest zero run as "::", IPv4-mapped/compatible dotted). */
@@ -104,9 +152,13 @@ export function maskAddress(bytes: Uint8Array, prefix: number): Uint8Array {
   });
 }
 
-/** True when the first `prefix` bits of both addresses are equal. */
+/** True when the first `prefix` bits of both addresses (of one family) are equal. */
 export function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
-  const ma = maskAddress(a, prefix);
-  const mb = maskAddress(b, prefix);
-  return ma.every((byte, i) => byte === mb[i]);
+  if (a.length !== b.length) return false;
+  const whole = prefix >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const bits = prefix & 7;
+  if (bits === 0) return true;
+  const mask = (0xff00 >> bits) & 0xff;
+  return (a[whole] & mask) === (b[whole] & mask);
 }

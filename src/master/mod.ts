@@ -13,7 +13,7 @@ import type { QueueStore } from "../queue/types.ts";
 import { cleanup, type CleanupRequest } from "../cleanup/mod.ts";
 import { Rewriter } from "../rewrite/mod.ts";
 import { Policy } from "../smtpd/policy.ts";
-import { startSmtpServer } from "../smtpd/mod.ts";
+import { readSettings, startSmtpServer } from "../smtpd/mod.ts";
 import { DeliveryLoop } from "../qmgr/mod.ts";
 import { LocalTransport } from "../transports/local/mod.ts";
 import { VirtualTransport } from "../transports/virtual/mod.ts";
@@ -95,7 +95,11 @@ export function buildDaemons(
   openAllTables(config, openTable, warn);
   const rewrite = new Rewriter(config, { openTable });
   const policyFor = (c: Config) => new Policy(c, { openTable, rewrite });
-  for (const s of config.services.filter((s) => s.enabled)) policyFor(config.forService(s));
+  for (const s of config.services.filter((s) => s.enabled)) {
+    const view = config.forService(s);
+    policyFor(view);
+    readSettings(view, s.processLimit, openTable); // smtpd's own parameters and client lists
+  }
   return { config, openTable, rewrite, policyFor };
 }
 
@@ -148,6 +152,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
           submit,
           log: logger("smtpd"),
           processLimit: service.processLimit,
+          openTable: daemons.openTable,
         }, endpoint).catch((e) => {
           throw new ConfigError(
             `service "${service.name}" cannot listen on ${endpoint.host}:${endpoint.port}: ${e.message}`,

@@ -9,7 +9,7 @@
 import type { Socket } from "node:net";
 import { TLSSocket, type TLSSocketOptions } from "node:tls";
 import { EndOfInputError, type Line, LineReader, type Overflow } from "./line_reader.ts";
-import { normalizeAddress } from "./cidr.ts";
+import { normalizeAddress } from "../maps/ip.ts";
 
 /** A read or write waited longer than the idle timeout. */
 export class TimeoutError extends Error {

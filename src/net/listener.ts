@@ -6,7 +6,7 @@
  * smtpd_client_connection_count_limit).
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { normalizeAddress } from "./cidr.ts";
+import { normalizeAddress } from "../maps/ip.ts";
 
 export type RefusalReason = "process_limit" | "client_limit";
 
@@ -15,8 +15,12 @@ export interface ListenOptions {
   maxConnections?: number;
   /** Concurrent sessions allowed per client IP address; 0 or undefined = no limit. */
   maxPerClient?: number;
-  /** Clients the per-client limit does not apply to. */
-  exemptFromClientLimit?: (clientAddress: string) => boolean;
+  /**
+   * Clients the per-client limit does not apply to. Asked only for a client
+   * at its limit; that connection waits for the answer (the others do not),
+   * and an answer that rejects exempts nobody.
+   */
+  exemptFromClientLimit?: (clientAddress: string) => boolean | Promise<boolean>;
   /**
    * Called instead of onConnection for a connection over a limit: write the
    * protocol's refusal and end the socket. The default just closes it.
@@ -60,15 +64,8 @@ export function listen(
     else perClient.set(client, n);
   };
 
-  server.on("connection", (socket: Socket) => {
-    const client = normalizeAddress(socket.remoteAddress ?? "");
-    socket.on("error", () => {}); // reported to the session through its own listeners
-    const fromClient = options.exemptFromClientLimit?.(client) ? 0 : perClient.get(client) ?? 0;
-    const refusal = overLimit(sockets.size, fromClient, options);
-    if (refusal) {
-      refuseSocket(socket, refusal, client, options.refuse);
-      return;
-    }
+  /** Counts the session until both it settled and the socket closed. */
+  const admit = (socket: Socket, client: string) => {
     sockets.add(socket);
     perClient.set(client, (perClient.get(client) ?? 0) + 1);
     let socketClosed = false;
@@ -89,6 +86,43 @@ export function listen(
         sessionDone = true;
         finish();
       });
+  };
+
+  /**
+   * A client at its limit, unless exempt. While the (maybe slow) answer is
+   * awaited the socket holds its process slot, and close() can cut it.
+   */
+  const admitIfExempt = async (
+    socket: Socket,
+    client: string,
+    exempt: (client: string) => boolean | Promise<boolean>,
+  ) => {
+    sockets.add(socket);
+    const exempted = await Promise.resolve()
+      .then(() => exempt(client))
+      .catch((e) => {
+        options.onError?.(e instanceof Error ? e : new Error(String(e)));
+        return false;
+      });
+    sockets.delete(socket);
+    if (socket.destroyed) return; // the client left, or close() cut it
+    // Other sessions of this client may have ended meanwhile: count again.
+    const fromClient = exempted ? 0 : perClient.get(client) ?? 0;
+    if (!overLimit(0, fromClient, options)) admit(socket, client);
+    else refuseSocket(socket, "client_limit", client, options.refuse);
+  };
+
+  server.on("connection", (socket: Socket) => {
+    const client = normalizeAddress(socket.remoteAddress ?? "");
+    socket.on("error", () => {}); // reported to the session through its own listeners
+    const refusal = overLimit(sockets.size, perClient.get(client) ?? 0, options);
+    if (refusal === "client_limit" && options.exemptFromClientLimit) {
+      void admitIfExempt(socket, client, options.exemptFromClientLimit);
+    } else if (refusal) {
+      refuseSocket(socket, refusal, client, options.refuse);
+    } else {
+      admit(socket, client);
+    }
   });
 
   return new Promise((resolve, reject) => {

@@ -15,4 +15,3 @@ export {
   overLimit,
   type RefusalReason,
 } from "./listener.ts";
-export { addressBytes, matchNetworks, normalizeAddress, parseNetwork } from "./cidr.ts";

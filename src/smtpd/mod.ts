@@ -2,7 +2,6 @@
 import type { Socket } from "node:net";
 import { Connection } from "../net/connection.ts";
 import { listen, type RefusalReason } from "../net/listener.ts";
-import { matchNetworks } from "../net/cidr.ts";
 import { SmtpSession } from "./session.ts";
 import { readSettings, type SmtpdSettings } from "./settings.ts";
 import type { SmtpdDeps } from "./types.ts";
@@ -34,20 +33,32 @@ export interface SmtpListen {
  * rejects here with a ConfigError instead of failing sessions later.
  */
 export async function startSmtpServer(deps: SmtpdDeps, where: SmtpListen): Promise<SmtpServer> {
-  const settings = readSettings(deps.config, deps.processLimit);
+  const settings = readSettings(deps.config, deps.processLimit, deps.openTable);
   const listener = await listen(
     { host: where.host, port: where.port },
     (socket) => serveConnection(socket, deps, settings),
     {
       maxConnections: settings.processLimit,
       maxPerClient: settings.clientConnectionLimit,
-      // postconf(5) smtpd_client_connection_limit_exceptions (default $mynetworks)
-      exemptFromClientLimit: (client) => matchNetworks(client, settings.clientLimitExceptions),
+      exemptFromClientLimit: (client) => isLimitException(client, deps, settings),
       refuse: (socket, reason, client) => refuse(socket, reason, client, deps, settings),
       onError: (e) => deps.log?.(`warning: listener: ${e.message}`),
     },
   );
   return { address: listener.address, close: () => listener.close() };
+}
+
+/**
+ * postconf(5) smtpd_client_connection_limit_exceptions (default $mynetworks).
+ * A table that cannot answer exempts nobody: the limit stays the safe side.
+ */
+async function isLimitException(client: string, deps: SmtpdDeps, settings: SmtpdSettings) {
+  try {
+    return await settings.clientLimitExceptions.match(client);
+  } catch (e) {
+    deps.log?.(`warning: smtpd_client_connection_limit_exceptions: ${(e as Error).message}`);
+    return false;
+  }
 }
 
 async function serveConnection(socket: Socket, deps: SmtpdDeps, settings: SmtpdSettings) {

@@ -15,12 +15,8 @@
 import { ConfigError, type MailError } from "../errors.ts";
 import { type Config, PARAMETERS } from "../config/mod.ts";
 import { logger } from "../log.ts";
-import {
-  compileNetworks,
-  type NetworkMatcher,
-  normalizeAddress,
-  type OpenTable,
-} from "./networks.ts";
+import { normalizeAddress } from "../maps/ip.ts";
+import { compileNetworks, type NetworkMatcher, type OpenTable } from "../maps/networks.ts";
 import {
   type CheckRequest,
   clientNamaddr,
@@ -40,7 +36,7 @@ import {
 } from "./restrictions.ts";
 import type { SmtpdContext, SmtpdPolicy } from "./types.ts";
 
-export { compileNetworks, matchNetworks, type NetworkMatcher } from "./networks.ts";
+export { compileNetworks, matchNetworks, type NetworkMatcher } from "../maps/networks.ts";
 export type { DnsLookup, DomainClass, RecipientRewriter } from "./restrictions.ts";
 export type { SmtpdContext, SmtpdPolicy } from "./types.ts";
 

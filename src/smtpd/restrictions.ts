@@ -21,7 +21,8 @@ import {
   type SearchKey,
   searchTables,
 } from "../maps/search.ts";
-import { type NetworkMatcher, parseIPv4, parseIPv6 } from "./networks.ts";
+import { parseIPv4, parseIPv6 } from "../maps/ip.ts";
+import type { NetworkMatcher } from "../maps/networks.ts";
 
 // --- Injected collaborators ---------------------------------------------------
 

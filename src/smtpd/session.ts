@@ -6,7 +6,6 @@
  */
 import { MailError } from "../errors.ts";
 import { type Connection, EndOfInputError, TimeoutError } from "../net/connection.ts";
-import { matchNetworks } from "../net/cidr.ts";
 import type { Envelope, EnvelopeRecipient } from "../queue/types.ts";
 import { parsePath, type PathKind, type PathResult, splitPath } from "./address.ts";
 import { type CommandLine, decodeCommand, looksLikeHeader } from "./command.ts";
@@ -70,7 +69,7 @@ export class SmtpSession {
   readonly #deps: SmtpdDeps;
   readonly #s: SmtpdSettings;
   readonly #ctx: SmtpdContext;
-  readonly #bareNewline: BareNewlinePolicy;
+  #bareNewline: BareNewlinePolicy;
   #tx?: Transaction;
   #errors = 0;
   #junk = 0;
@@ -89,10 +88,24 @@ export class SmtpSession {
       recipients: [],
       tls: conn.tls,
     };
-    // postconf(5) smtpd_forbid_bare_newline_exclusions: excluded clients are not policed.
-    this.#bareNewline = matchNetworks(conn.remote.address, settings.bareNewlineExclusions)
-      ? "no"
-      : settings.bareNewline;
+    this.#bareNewline = settings.bareNewline;
+  }
+
+  /**
+   * postconf(5) smtpd_forbid_bare_newline_exclusions: excluded clients are
+   * not policed. A table that cannot answer excludes nobody.
+   */
+  async #bareNewlinePolicy(): Promise<BareNewlinePolicy> {
+    if (this.#s.bareNewline === "no") return "no";
+    const { address, hostname } = this.#ctx.client;
+    try {
+      return await this.#s.bareNewlineExclusions.match(address, hostname)
+        ? "no"
+        : this.#s.bareNewline;
+    } catch (e) {
+      this.#log(`warning: smtpd_forbid_bare_newline_exclusions: ${(e as Error).message}`);
+      return this.#s.bareNewline;
+    }
   }
 
   /** "host[addr]" as Postfix logs a client. */
@@ -114,6 +127,7 @@ export class SmtpSession {
   }
 
   async #serve(): Promise<void> {
+    this.#bareNewline = await this.#bareNewlinePolicy();
     const denied = await this.#check("onConnect");
     // Postfix 3.9 smtpd_forbid_unauth_pipelining: a client that talks before the greeting.
     if (this.#conn.hasPendingInput()) {

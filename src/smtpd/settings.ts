@@ -4,6 +4,8 @@
  */
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../errors.ts";
+import { openMap } from "../maps/mod.ts";
+import { compileNetworks, type NetworkMatcher, type OpenTable } from "../maps/networks.ts";
 
 /** postconf(5) smtpd_forbid_bare_newline, with "yes" read as Postfix's alias for "normalize". */
 export type BareNewlinePolicy = "reject" | "normalize" | "no";
@@ -28,16 +30,26 @@ export interface SmtpdSettings {
   strictRfc821Envelopes: boolean;
   heloRequired: boolean;
   bareNewline: BareNewlinePolicy;
-  bareNewlineExclusions: string[];
+  /** postconf(5) smtpd_forbid_bare_newline_exclusions (default $mynetworks). */
+  bareNewlineExclusions: NetworkMatcher;
   /** Lower-case EHLO keywords not to announce (postconf(5) smtpd_discard_ehlo_keywords). */
   discardEhloKeywords: Set<string>;
   clientConnectionLimit: number;
-  clientLimitExceptions: string[];
+  /** postconf(5) smtpd_client_connection_limit_exceptions (default $mynetworks). */
+  clientLimitExceptions: NetworkMatcher;
   /** master.cf maxproc for this service; 0 = no limit. */
   processLimit: number;
 }
 
-export function readSettings(config: Config, processLimit?: number): SmtpdSettings {
+/**
+ * `openTable` opens the "type:table" entries of the network lists (default:
+ * openMap, relative paths from the config file's directory).
+ */
+export function readSettings(
+  config: Config,
+  processLimit?: number,
+  openTable: OpenTable = (spec) => openMap(spec, { baseDir: config.baseDir }),
+): SmtpdSettings {
   const bare = config.get("smtpd_forbid_bare_newline").toLowerCase();
   if (!["reject", "normalize", "yes", "no"].includes(bare)) {
     throw new ConfigError(
@@ -65,12 +77,26 @@ export function readSettings(config: Config, processLimit?: number): SmtpdSettin
     strictRfc821Envelopes: config.bool("strict_rfc821_envelopes"),
     heloRequired: config.bool("smtpd_helo_required"),
     bareNewline: bare === "yes" ? "normalize" : bare as BareNewlinePolicy,
-    bareNewlineExclusions: config.list("smtpd_forbid_bare_newline_exclusions"),
+    bareNewlineExclusions: networkList(config, "smtpd_forbid_bare_newline_exclusions", openTable),
     discardEhloKeywords: new Set(
       config.list("smtpd_discard_ehlo_keywords").map((k) => k.toLowerCase()),
     ),
     clientConnectionLimit: config.int("smtpd_client_connection_count_limit"),
-    clientLimitExceptions: config.list("smtpd_client_connection_limit_exceptions"),
+    clientLimitExceptions: networkList(
+      config,
+      "smtpd_client_connection_limit_exceptions",
+      openTable,
+    ),
     processLimit: processLimit ?? config.int("default_process_limit"),
   };
+}
+
+/** A client list in mynetworks syntax; a bad entry is a ConfigError naming `param`. */
+function networkList(config: Config, param: string, openTable: OpenTable): NetworkMatcher {
+  return compileNetworks(config.list(param), {
+    openTable,
+    parentMatchesSubdomains: config.list("parent_domain_matches_subdomains").includes(param),
+    param,
+    file: config.file,
+  });
 }

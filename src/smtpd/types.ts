@@ -5,6 +5,7 @@
 import type { Config } from "../config/config.ts";
 import type { MailError } from "../errors.ts";
 import type { CleanupRequest } from "../cleanup/mod.ts";
+import type { OpenTable } from "../maps/networks.ts";
 
 /** What the restrictions see: the session so far and the command being checked. */
 export interface SmtpdContext {
@@ -55,4 +56,6 @@ export interface SmtpdDeps {
   log?: (line: string) => void;
   /** master.cf maxproc for this service: undefined = default_process_limit, 0 = no limit. */
   processLimit?: number;
+  /** Opens "type:table" entries of the client lists (default: a fresh openMap). */
+  openTable?: OpenTable;
 }

@@ -6,12 +6,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/errors.ts";
 import { openMap } from "../../src/maps/mod.ts";
-import {
-  compileNetworks,
-  matchNetworks,
-  normalizeAddress,
-  parseIp,
-} from "../../src/smtpd/networks.ts";
+import { compileNetworks, matchNetworks } from "../../src/maps/networks.ts";
 import { matchNetworks as reexported } from "../../src/smtpd/policy.ts";
 
 const match = (ip: string, patterns: string[], hostname?: string) =>
@@ -171,16 +166,43 @@ Deno.test("bad patterns are ConfigErrors naming the parameter and the pattern", 
   );
 });
 
-Deno.test("normalizeAddress gives Postfix's key form", () => {
-  assert.equal(normalizeAddress("::ffff:192.0.2.1"), "192.0.2.1");
-  assert.equal(normalizeAddress("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
-  assert.equal(normalizeAddress("2001:db8:0:1:0:0:0:0"), "2001:db8:0:1::");
-  assert.equal(normalizeAddress("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");
-  assert.equal(normalizeAddress("[IPv6:::1]"), "::1");
-  assert.equal(normalizeAddress("fe80::1%eth0"), "fe80::1");
-  assert.equal(normalizeAddress("garbage"), "garbage");
-  assert.equal(parseIp("01.2.3.4"), undefined);
-  assert.equal(parseIp("1:2:3:4:5:6:7:8:9"), undefined);
+Deno.test("CIDR lists: prefixes, exclusions, dual-stack clients (from tests/net/cidr_test.ts)", async () => {
+  const mynetworks = ["127.0.0.0/8", "[::1]/128", "192.0.2.0/25", "[2001:db8::]/32"];
+  assert.ok(await match("127.3.2.1", mynetworks));
+  assert.ok(await match("::1", mynetworks));
+  assert.ok(await match("192.0.2.127", mynetworks));
+  assert.ok(!await match("192.0.2.128", mynetworks));
+  assert.ok(await match("2001:db8:ffff::25", mynetworks));
+  assert.ok(!await match("2001:db9::1", mynetworks));
+  assert.ok(!await match("10.0.0.1", mynetworks));
+  assert.ok(!await match("10.0.0.1", []));
+  assert.ok(await match("::ffff:127.0.0.1", ["127.0.0.0/8"]));
+  assert.ok(await match("192.0.2.7", ["192.0.2.7"]));
+  assert.ok(!await match("192.0.2.8", ["192.0.2.7"]));
+  assert.ok(!await match("192.0.2.7", ["!192.0.2.7", "192.0.2.0/24"]));
+  assert.ok(await match("192.0.2.8", ["!192.0.2.7", "192.0.2.0/24"]));
+  assert.ok(await match("10.1.2.3", ["10.0.0.0/9"]));
+  assert.ok(!await match("10.128.0.1", ["10.0.0.0/9"]));
+  assert.ok(!await match("not-an-ip", ["0.0.0.0/0"]));
+  assert.ok(await match("203.0.113.9", ["0.0.0.0/0"]));
+  // net/cidr.ts skipped host names, tables and bad prefixes; now a host name
+  // matches only that client name, a table is looked up, a bad prefix is an error.
+  assert.ok(!await match("127.0.0.1", ["localhost", "inline:{ 10.0.0.1=x }"]));
+  assert.ok(await match("127.0.0.1", ["localhost"], "localhost"));
+  assert.throws(() => compileNetworks(["127.0.0.0/33"]), ConfigError);
+});
+
+Deno.test("a table that cannot be opened is a ConfigError naming the parameter", () => {
+  assert.throws(
+    () =>
+      compileNetworks(["nosuchtype:/x"], {
+        openTable: (s) => openMap(s),
+        param: "smtpd_client_connection_limit_exceptions",
+      }),
+    (e: Error) =>
+      e instanceof ConfigError && e.param === "smtpd_client_connection_limit_exceptions" &&
+      e.message.startsWith('parameter "smtpd_client_connection_limit_exceptions": '),
+  );
 });
 
 Deno.test("matchNetworks one-shot helper, also re-exported by policy.ts", async () => {

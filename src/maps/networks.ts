@@ -3,19 +3,25 @@
  * namadr_list + match_ops): IPv4/IPv6 addresses and CIDR blocks, "[v6]" and
  * "[v6]/len" forms, host and ".domain" names, "!pattern" exclusions,
  * "/file/name" pattern files and "type:table" lookups. Lists are compiled
- * once (addresses become integer masks) and matched left to right: the first
+ * once (addresses parsed to bytes) and matched left to right: the first
  * matching pattern decides, a "!" pattern deciding "no".
  *
- * Also the address helpers the access checks share: strict parsing, and the
- * text form of a client address Postfix uses as a lookup key.
+ * Postfix's namadr_list is shared by many daemons, and by the dependency
+ * rule any module may need one (smtpd's mynetworks and per-connection
+ * exceptions today); it only needs lookup tables, so it lives with them.
  */
 import { ConfigError } from "../errors.ts";
-import type { LookupTable } from "../maps/types.ts";
 import {
-  formatIp as formatBytes,
-  parseIPv4 as ipv4Bytes,
-  parseIPv6 as ipv6Bytes,
-} from "../maps/ip.ts";
+  formatIp,
+  type IpAddress,
+  mapToIPv6,
+  maskAddress,
+  parseClientAddress,
+  parseIPv4,
+  parseIPv6,
+  samePrefix,
+} from "./ip.ts";
+import type { LookupTable } from "./types.ts";
 
 export type OpenTable = (spec: string) => LookupTable;
 
@@ -41,13 +47,12 @@ export interface NetworkMatcher {
   match(address: string, hostname?: string): Promise<boolean>;
 }
 
-type Cidr4 = { kind: "v4"; net: number; mask: number };
-type Cidr6 = { kind: "v6"; net: bigint; mask: bigint };
+/** A network block: the address with its host bits zero, and the prefix length. */
+type Cidr = { kind: "cidr"; net: IpAddress; prefix: number };
 type Pattern =
   & { negate: boolean }
   & (
-    | Cidr4
-    | Cidr6
+    | Cidr
     | { kind: "name"; name: string; subdomainsOnly: boolean }
     | { kind: "table"; table: LookupTable }
   );
@@ -59,7 +64,7 @@ export function compileNetworks(patterns: string[], opts: NetworkOptions = {}): 
   const parent = opts.parentMatchesSubdomains ?? false;
   return {
     async match(address: string, hostname?: string): Promise<boolean> {
-      const ip = parseIp(address);
+      const ip = parseClientAddress(address);
       const key = ip ? formatIp(ip) : address;
       const name = (hostname || "unknown").toLowerCase();
       for (const p of compiled) {
@@ -88,12 +93,11 @@ async function matchOne(
   parent: boolean,
 ): Promise<boolean> {
   switch (p.kind) {
-    case "v4":
-      return ip?.family === 4 && ((ip.value & p.mask) >>> 0) === p.net;
-    case "v6": {
+    case "cidr": {
+      if (!ip) return false;
       // An IPv4 client also matches IPv4-mapped IPv6 blocks ([::ffff:127.0.0.0]/104).
-      const v6 = ip?.family === 6 ? ip.value : ip ? MAPPED_PREFIX | BigInt(ip.value) : undefined;
-      return v6 !== undefined && (v6 & p.mask) === p.net;
+      const client = p.net.family === 6 ? mapToIPv6(ip) : ip;
+      return samePrefix(client.bytes, p.net.bytes, p.prefix);
     }
     case "name":
       return matchName(name, p.name, p.subdomainsOnly, parent);
@@ -171,7 +175,13 @@ function compilePattern(raw: string, opts: NetworkOptions, out: Pattern[], depth
   // Postfix: a ":" outside [] means "type:table".
   if (text.includes(":")) {
     if (!opts.openTable) throw bad(`"${text}": no lookup table support here`);
-    out.push({ negate, kind: "table", table: opts.openTable(text) });
+    let table: LookupTable;
+    try {
+      table = opts.openTable(text);
+    } catch (e) {
+      throw bad((e as Error).message); // the table's own error, now naming the parameter too
+    }
+    out.push({ negate, kind: "table", table });
     return;
   }
   if (/^[\d.]+$/.test(text)) throw bad(`"${text}" is not a valid IPv4 address`);
@@ -199,7 +209,7 @@ function filePatterns(content: string): string[] {
 function parseCidrPattern(
   text: string,
   bad: (why: string) => ConfigError,
-): Cidr4 | Cidr6 | undefined {
+): Cidr | undefined {
   const m = /^\[([^\]]*)\](?:\/(.*))?$/.exec(text) ?? /^([^/]*)(?:\/(.*))?$/.exec(text)!;
   const [addrText, lenText] = [m[1], m[2]];
   const bracketed = text.startsWith("[");
@@ -214,24 +224,21 @@ function parseCidrPattern(
     return undefined;
   }
   if (bracketed && v4 !== undefined) throw bad(`"${text}": IPv4 addresses take no []`);
-  const bits = v4 !== undefined ? 32 : 128;
-  let len = bits;
+  const net: IpAddress = v4 !== undefined ? { family: 4, bytes: v4 } : { family: 6, bytes: v6! };
+  const bits = net.bytes.length * 8;
+  let prefix = bits;
   if (lenText !== undefined) {
     if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > bits) {
       throw bad(`"${text}": bad network prefix length "/${lenText}" (0..${bits})`);
     }
-    len = Number(lenText);
+    prefix = Number(lenText);
   }
-  if (v4 !== undefined) {
-    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-    if (((v4 & mask) >>> 0) !== v4) throw hostBits(text, formatIPv4((v4 & mask) >>> 0), len, bad);
-    return { kind: "v4", net: v4, mask };
+  const masked = maskAddress(net.bytes, prefix);
+  if (masked.some((byte, i) => byte !== net.bytes[i])) {
+    const shown = formatIp({ family: net.family, bytes: masked });
+    throw hostBits(text, net.family === 4 ? shown : `[${shown}]`, prefix, bad);
   }
-  const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(128 - len);
-  if ((v6! & mask) !== v6) {
-    throw hostBits(text, `[${formatIPv6(v6! & mask)}]`, len, bad);
-  }
-  return { kind: "v6", net: v6!, mask };
+  return { kind: "cidr", net, prefix };
 }
 
 // cidr_match.c: 'non-null host address bits in "%s", perhaps you should use "%s/%d" instead'.
@@ -239,63 +246,4 @@ function hostBits(text: string, net: string, len: number, bad: (why: string) => 
   return bad(
     `non-null host address bits in "${text}", perhaps you should use "${net}/${len}" instead`,
   );
-}
-
-// --- Addresses -------------------------------------------------------------
-
-export type IpAddress = { family: 4; value: number } | { family: 6; value: bigint };
-
-const MAPPED_PREFIX = 0xffffn << 32n;
-
-/** Strict dotted quad (inet_pton(3)) as a 32-bit number. */
-export function parseIPv4(text: string): number | undefined {
-  const b = ipv4Bytes(text);
-  return b && ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
-}
-
-/** RFC 4291 2.2 text forms (inet_pton(3)) as a 128-bit number; no brackets, no zone. */
-export function parseIPv6(text: string): bigint | undefined {
-  const b = ipv6Bytes(text);
-  return b && b.reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
-}
-
-/**
- * A client address as Postfix sees it: brackets, an "IPv6:" tag and a zone
- * ("%eth0") removed, IPv4-mapped IPv6 (::ffff:a.b.c.d) turned into IPv4, as
- * smtpd_peer.c does.
- */
-export function parseIp(text: string): IpAddress | undefined {
-  let t = text.trim();
-  if (t.startsWith("[") && t.endsWith("]")) t = t.slice(1, -1);
-  if (/^ipv6:/i.test(t)) t = t.slice(5);
-  t = t.replace(/%[^%]*$/, "");
-  const v4 = parseIPv4(t);
-  if (v4 !== undefined) return { family: 4, value: v4 };
-  const v6 = parseIPv6(t);
-  if (v6 === undefined) return undefined;
-  if (v6 >> 32n === 0xffffn) return { family: 4, value: Number(v6 & 0xffffffffn) };
-  return { family: 6, value: v6 };
-}
-
-/** The text form used as an access(5) key; unparsable input comes back unchanged. */
-export function normalizeAddress(text: string): string {
-  const ip = parseIp(text);
-  return ip ? formatIp(ip) : text;
-}
-
-/** inet_ntop(3) form, as in Postfix's client address strings. */
-export function formatIp(ip: IpAddress): string {
-  return ip.family === 4 ? formatIPv4(ip.value) : formatIPv6(ip.value);
-}
-
-export function formatIPv4(value: number): string {
-  return [24, 16, 8, 0].map((s) => (value >>> s) & 0xff).join(".");
-}
-
-export function formatIPv6(value: bigint): string {
-  const bytes = Uint8Array.from(
-    { length: 16 },
-    (_, i) => Number((value >> BigInt(120 - 8 * i)) & 0xffn),
-  );
-  return formatBytes({ family: 6, bytes });
 }
