@@ -49,6 +49,9 @@ export class Connection {
   #tls = false;
   #out: (string | Uint8Array)[] = [];
   #timer?: ReturnType<typeof setTimeout>;
+  /** ms epoch when the read in progress times out; 0 when no read is waiting. */
+  #deadline = 0;
+  #timerDue = 0;
   #timeoutMs: number;
   readonly #perRecord: boolean;
   #socketError?: Error;
@@ -199,13 +202,13 @@ export class Connection {
   }
 
   destroy(): void {
-    this.#clearTimer();
+    this.#stopTimer();
     this.#socket.destroy();
   }
 
   #onClose(): void {
     this.#isClosed = true;
-    this.#clearTimer();
+    this.#stopTimer();
     this.#reader.end();
     this.#resolveClosed();
   }
@@ -213,7 +216,7 @@ export class Connection {
   #attach(socket: Socket): () => void {
     const onData = (chunk: Uint8Array) => {
       this.#reader.push(chunk);
-      if (this.#timer && !this.#perRecord) this.#armTimer();
+      if (this.#deadline && !this.#perRecord) this.#armTimer();
     };
     const onEnd = () => this.#reader.end();
     const onError = (e: Error) => {
@@ -243,16 +246,41 @@ export class Connection {
     }
   }
 
+  /**
+   * Starts or extends the idle deadline of the read in progress. One timer
+   * per connection, moved lazily: extending only changes #deadline, and the
+   * timer re-schedules itself when it fires early (no clearTimeout/setTimeout
+   * pair per command or per chunk).
+   */
   #armTimer(): void {
-    this.#clearTimer();
     if (this.#timeoutMs <= 0) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#reader.fail(new TimeoutError());
-    }, this.#timeoutMs);
+    this.#deadline = Date.now() + this.#timeoutMs;
+    // A timer due after the new deadline (the timeout was shortened) is replaced.
+    if (this.#timer !== undefined && this.#timerDue > this.#deadline) this.#stopTimer(true);
+    if (this.#timer === undefined) this.#schedule(this.#timeoutMs);
   }
 
+  #schedule(ms: number): void {
+    this.#timerDue = Date.now() + ms;
+    this.#timer = setTimeout(() => this.#onTimer(), ms);
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#deadline === 0) return; // no read waiting
+    const left = this.#deadline - Date.now();
+    if (left > 0) return this.#schedule(left);
+    this.#deadline = 0;
+    this.#reader.fail(new TimeoutError());
+  }
+
+  /** The read is over: a pending timer will find nothing to do. */
   #clearTimer(): void {
+    this.#deadline = 0;
+  }
+
+  #stopTimer(keepDeadline = false): void {
+    if (!keepDeadline) this.#deadline = 0;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }

@@ -78,6 +78,34 @@ Deno.test("an idle read times out; trickling bytes keep it alive unless the dead
   await listener.close();
 });
 
+Deno.test("each read gets the whole idle time again; a shortened timeout applies at once", async () => {
+  const events: string[] = [];
+  const listener = await listen({ host: "127.0.0.1", port: 0 }, async (socket) => {
+    const conn = new Connection(socket, { timeoutMs: 1000 });
+    // Lines 400 ms apart: each read has its own 1 s, though the first timer was set before.
+    for (let i = 0; i < 3; i++) events.push(`line ${dec((await conn.readLine(100))!.bytes)}`);
+    conn.setTimeout(100); // e.g. a stricter phase of the protocol
+    const started = Date.now();
+    try {
+      await conn.readLine(100);
+    } catch (e) {
+      const waited = Date.now() - started;
+      events.push(e instanceof TimeoutError ? "timeout" : `error ${e}`);
+      assert.ok(waited >= 90 && waited < 900, `timed out after ${waited} ms, not 100 (or 1000)`);
+    }
+    conn.destroy();
+  });
+  const socket = await client(listener.address.port);
+  const done = received(socket);
+  for (const line of ["a", "b", "c"]) {
+    await sleep(400);
+    socket.write(line + "\r\n");
+  }
+  await done;
+  assert.deepEqual(events, ["line a", "line b", "line c", "timeout"]);
+  await listener.close();
+});
+
 Deno.test("per-client and process limits refuse extra connections through the refuse callback", async () => {
   const held: Connection[] = [];
   const refusals: string[] = [];
