@@ -135,6 +135,7 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   smtpd_end_of_data_restrictions: p("list", "", "restrictions applied at end of data"),
   smtpd_delay_reject: p("bool", "yes", "apply client/helo/sender restrictions at RCPT TO"),
   smtpd_helo_required: p("bool", "no", "require HELO/EHLO before MAIL"),
+  smtpd_peername_lookup: p("bool", "yes", "look up the client's host name (else: unknown)"),
   smtpd_reject_unlisted_recipient: p("bool", "yes", "reject unknown recipients at RCPT TO"),
   smtpd_null_access_lookup_key: p("string", "<>", "access(5) key for the null sender"),
   access_map_reject_code: p("code", "554", "reply code for an access(5) REJECT"),

@@ -2,7 +2,6 @@
  * master(8): builds the daemons from one configuration and starts the
  * services. Everything runs in this process; each daemon is a module.
  */
-import { join } from "node:path";
 import type { Config } from "../config/mod.ts";
 import { ConfigError } from "../errors.ts";
 import { logger, setLogHost } from "../log.ts";
@@ -18,6 +17,7 @@ import { DeliveryLoop } from "../qmgr/mod.ts";
 import { LocalTransport } from "../transports/local/mod.ts";
 import { VirtualTransport } from "../transports/virtual/mod.ts";
 import { type Endpoint, serviceEndpoints } from "./listen.ts";
+import { clientHostname } from "../net/dns.ts";
 
 export interface RunningService {
   name: string;
@@ -109,7 +109,13 @@ export async function startFacteur(config: Config): Promise<Facteur> {
   const daemons = buildDaemons(config);
   const dataDir = config.path("data_directory");
   await Deno.mkdir(dataDir, { recursive: true });
-  const queue = openQueue(join(dataDir));
+  // SQLite in its own thread: its fsyncs must not stall the SMTP sessions on this one.
+  const queue = await openQueue(dataDir, {
+    thread: "worker",
+    onWorkerDeath: (e) => log(`fatal: queue worker: ${e.message}; every queue operation now fails`),
+  }).catch((e) => {
+    throw new ConfigError(`cannot open the queue in ${dataDir}: ${e.message}`);
+  });
 
   const transports = {
     local: new LocalTransport(config, { openTable: daemons.openTable, rewrite: daemons.rewrite }),
@@ -153,6 +159,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
           log: logger("smtpd"),
           processLimit: service.processLimit,
           openTable: daemons.openTable,
+          clientHostname: view.bool("smtpd_peername_lookup") ? clientHostname : undefined,
         }, endpoint).catch((e) => {
           throw new ConfigError(
             `service "${service.name}" cannot listen on ${endpoint.host}:${endpoint.port}: ${e.message}`,
@@ -165,7 +172,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     }
   } catch (e) {
     await Promise.all(servers.map((s) => s.close()));
-    queue.close();
+    await queue.close();
     throw e;
   }
   delivery.start();
@@ -176,7 +183,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await delivery.stop();
-      queue.close();
+      await queue.close();
       log("stopped");
     },
   };

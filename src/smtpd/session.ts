@@ -115,6 +115,8 @@ export class SmtpSession {
 
   /** Runs the session to its end. Never throws: every failure ends in a 421 and a closed socket. */
   async run(): Promise<void> {
+    const name = await this.#deps.clientHostname?.(this.#ctx.client.address).catch(() => undefined);
+    if (name) this.#ctx.client.hostname = name;
     this.#log(`connect from ${this.namaddr}`);
     try {
       await this.#serve();

@@ -56,6 +56,11 @@ export interface SmtpdDeps {
   log?: (line: string) => void;
   /** master.cf maxproc for this service: undefined = default_process_limit, 0 = no limit. */
   processLimit?: number;
+  /**
+   * The client's verified host name (postconf(5) smtpd_peername_lookup), or
+   * undefined for "unknown". Absent: no lookup.
+   */
+  clientHostname?: (address: string) => Promise<string | undefined>;
   /** Opens "type:table" entries of the client lists (default: a fresh openMap). */
   openTable?: OpenTable;
 }

@@ -77,8 +77,8 @@ s.quit()
         "^Return-Path: <sender@client\\.test>\\n" +
           "X-Original-To: alice@example\\.test\\n" +
           "Delivered-To: alice@example\\.test\\n" +
-          // No reverse DNS lookup yet: the client name is "unknown", as Postfix without one.
-          "Received: from client\\.test \\(unknown \\[127\\.0\\.0\\.1\\]\\)\\n" +
+          // The verified reverse name of 127.0.0.1 (from /etc/hosts: localhost or the host's name).
+          "Received: from client\\.test \\([a-z0-9.-]+ \\[127\\.0\\.0\\.1\\]\\)\\n" +
           "\\tby mail\\.example\\.test \\(facteur\\) with ESMTP id " + queueId + "\\n" +
           "\\tfor <alice@example\\.test>; [A-Z][a-z]{2}, \\d{1,2} [A-Z][a-z]{2} \\d{4} " +
           "\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}\\n",

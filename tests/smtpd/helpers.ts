@@ -41,6 +41,7 @@ export interface TestServerOptions {
   policy?: SmtpdPolicy;
   submit?: (req: CleanupRequest) => Promise<string>;
   processLimit?: number;
+  clientHostname?: (address: string) => Promise<string | undefined>;
 }
 
 /** `toml` is added to a base configuration (myhostname, no error sleep) and wins over it. */
@@ -63,6 +64,7 @@ export async function startTestServer(
     }),
     log: (line) => logs.push(line),
     processLimit: options.processLimit,
+    clientHostname: options.clientHostname,
   }, { host: "127.0.0.1", port: 0 });
   return { port: server.address.port, submitted, logs, server, close: () => server.close() };
 }

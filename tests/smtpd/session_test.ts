@@ -531,3 +531,32 @@ Deno.test("message headers sent as commands end the session (Postfix)", async ()
     client.close();
   });
 });
+
+Deno.test("smtpd_peername_lookup: the verified client name is logged, seen by the policy and sent to cleanup", async () => {
+  let seen: string | undefined;
+  const srv = await startTestServer("", {
+    clientHostname: (address) =>
+      Promise.resolve(address === "127.0.0.1" ? "client.example" : undefined),
+    policy: stubPolicy({
+      onConnect: (ctx) => {
+        seen = ctx.client.hostname;
+        return Promise.resolve(undefined);
+      },
+    }),
+  });
+  try {
+    const { client } = await RawClient.open(srv.port);
+    await client.command("HELO h.example");
+    await client.command("MAIL FROM:<a@h.example>");
+    await client.command("RCPT TO:<b@h.example>");
+    await client.command("DATA");
+    await client.command("x: y\r\n\r\nz\r\n.");
+    await client.command("QUIT");
+    client.close();
+    assert.equal(seen, "client.example");
+    assert.equal(srv.logs[0], "connect from client.example[127.0.0.1]");
+    assert.equal(srv.submitted[0].client.hostname, "client.example");
+  } finally {
+    await srv.close();
+  }
+});
