@@ -229,11 +229,17 @@ export class SqliteQueueStore implements QueueStore {
     return this.#write(() => Number(this.#stmts.recoverActive.run().changes));
   }
 
-  close(): void {
-    if (this.#closed) return;
+  /** Synchronous underneath: flushed and closed when this returns. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#committer.flushNow();
     this.#closed = true;
-    this.#db.close();
+    try {
+      this.#db.close();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #insert(id: string, envelope: Envelope, content: Uint8Array): void {

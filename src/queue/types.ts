@@ -130,8 +130,11 @@ export interface QueueStore {
   counts(): Promise<Record<QueueName, number>>;
   /** At startup: messages left "active" by a crash become due again (at-least-once). */
   recoverActive(): Promise<number>;
-  /** Flushes pending writes, then closes. Later calls reject. */
-  close(): void;
+  /**
+   * Commits the writes still waiting for their group commit, then closes;
+   * resolves when closed. Calls made after close() reject. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 /** An operation named a message id that the queue does not hold. */

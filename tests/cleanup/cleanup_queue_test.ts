@@ -45,7 +45,7 @@ Deno.test("cleanup commits envelope and fixed-up content to the queue in one ste
     assert.match(text, /\r\nDate: \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n/);
     assert.deepEqual(stored.subarray(stored.length - body.length), body);
   } finally {
-    queue.close();
+    await queue.close();
     Deno.removeSync(dir, { recursive: true });
   }
 });

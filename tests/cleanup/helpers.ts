@@ -61,7 +61,9 @@ export class RecordingQueue implements QueueStore {
   recoverActive(): Promise<number> {
     throw new Error("not used");
   }
-  close(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 export const SETTINGS: CleanupSettings = {

@@ -52,7 +52,7 @@ async function run(
   const handled = await loop.runOnce();
   b.end();
   const left = (await queue.counts()).deferred;
-  queue.close();
+  await queue.close();
   await Deno.remove(dir, { recursive: true });
   if (handled !== MESSAGES || left !== 0) {
     throw new Error(`handled ${handled} messages, ${left} deferred`);

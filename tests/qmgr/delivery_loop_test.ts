@@ -229,7 +229,7 @@ Deno.test("qmgr: the running loop retries when the backoff has passed", async ()
   assert.ok(elapsed >= 900 && elapsed < 3000, `retried after ${elapsed} ms`);
   assert.equal(transport.requests.length, 2);
   await loop.stop();
-  queue.close();
+  await queue.close();
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -124,7 +124,7 @@ export async function harness(
   };
   const close = async () => {
     await loop.stop();
-    queue.close();
+    await queue.close();
     await Deno.remove(dir, { recursive: true });
   };
   return { dir, queue, config, rewrite, clock, log, local, loop, loopOptions, enqueue, close };

@@ -6,20 +6,30 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
 import { openQueue } from "../../src/queue/mod.ts";
-import { contentFor, removeDir, sizeFor, tempDataDir } from "./helpers.ts";
+import {
+  contentFor,
+  QUEUE_THREADS,
+  type QueueThread,
+  removeDir,
+  sizeFor,
+  tempDataDir,
+} from "./helpers.ts";
 
 const WRITER = fileURLToPath(new URL("./crash_writer.ts", import.meta.url));
+// A worker loads its modules with the permission a file read needs: let it read the sources.
+const SOURCES = fileURLToPath(new URL("../../", import.meta.url));
 const KILL_AFTER = 400; // acknowledged ids before the kill
 
-async function runAndKill(dir: string): Promise<string[]> {
+async function runAndKill(dir: string, thread: QueueThread): Promise<string[]> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-check",
-      `--allow-read=${dir},${WRITER}`,
+      `--allow-read=${dir},${SOURCES}`,
       `--allow-write=${dir}`,
       WRITER,
       dir,
+      thread,
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -48,41 +58,45 @@ async function runAndKill(dir: string): Promise<string[]> {
 // Needs --allow-run for the child; shown as "ignored" (not passed) without it.
 const canRun = Deno.permissions.querySync({ name: "run" }).state === "granted";
 
-Deno.test({
-  name: "SIGKILL while enqueueing loses no acknowledged message and leaves no partial one",
-  ignore: !canRun,
-}, async () => {
-  const dir = tempDataDir();
-  try {
-    // Three kills on the same database: recovery after a crash must also survive a crash.
-    const acknowledged: string[] = [];
-    for (let round = 0; round < 3; round++) acknowledged.push(...await runAndKill(dir));
-    assert.ok(acknowledged.length >= 3 * KILL_AFTER);
-
-    const q = openQueue(dir);
+// In the worker, the kill lands on a process whose writes happen on another thread.
+for (const thread of QUEUE_THREADS) {
+  Deno.test({
+    name:
+      `[${thread}] SIGKILL while enqueueing loses no acknowledged message and leaves no partial one`,
+    ignore: !canRun,
+  }, async () => {
+    const dir = tempDataDir();
     try {
-      const stored = await q.list();
-      const storedIds = new Set(stored.map((m) => m.id));
-      for (const id of acknowledged) assert.ok(storedIds.has(id), `acknowledged ${id} lost`);
-      // Every stored message, acknowledged or not, is complete.
-      for (const msg of stored) {
-        const size = sizeFor(msg.id);
-        assert.equal(msg.size, size);
-        assert.equal(msg.envelope.recipients.length, 2);
-        assert.deepEqual(await q.content(msg.id), contentFor(msg.id, size), msg.id);
+      // Three kills on the same database: recovery after a crash must also survive a crash.
+      const acknowledged: string[] = [];
+      for (let round = 0; round < 3; round++) acknowledged.push(...await runAndKill(dir, thread));
+      assert.ok(acknowledged.length >= 3 * KILL_AFTER);
+
+      const q = openQueue(dir);
+      try {
+        const stored = await q.list();
+        const storedIds = new Set(stored.map((m) => m.id));
+        for (const id of acknowledged) assert.ok(storedIds.has(id), `acknowledged ${id} lost`);
+        // Every stored message, acknowledged or not, is complete.
+        for (const msg of stored) {
+          const size = sizeFor(msg.id);
+          assert.equal(msg.size, size);
+          assert.equal(msg.envelope.recipients.length, 2);
+          assert.deepEqual(await q.content(msg.id), contentFor(msg.id, size), msg.id);
+        }
+      } finally {
+        await q.close();
       }
+      const db = new DatabaseSync(`${dir}/queue.db`, { readOnly: true });
+      const check = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
+      const orphans = db.prepare(
+        "SELECT count(*) AS n FROM contents WHERE message_id NOT IN (SELECT id FROM messages)",
+      ).get() as { n: number };
+      db.close();
+      assert.equal(check.integrity_check, "ok");
+      assert.equal(orphans.n, 0);
     } finally {
-      q.close();
+      removeDir(dir);
     }
-    const db = new DatabaseSync(`${dir}/queue.db`, { readOnly: true });
-    const check = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
-    const orphans = db.prepare(
-      "SELECT count(*) AS n FROM contents WHERE message_id NOT IN (SELECT id FROM messages)",
-    ).get() as { n: number };
-    db.close();
-    assert.equal(check.integrity_check, "ok");
-    assert.equal(orphans.n, 0);
-  } finally {
-    removeDir(dir);
-  }
-});
+  });
+}

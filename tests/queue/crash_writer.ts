@@ -2,13 +2,13 @@
  * Child process for crash_test.ts: enqueues forever with several concurrent
  * writers and prints each id on stdout only after its enqueue resolved
  * (= the moment smtpd would answer 250). The parent SIGKILLs it mid-stream.
- * Usage: deno run --allow-read=DIR --allow-write=DIR crash_writer.ts DIR
+ * Usage: deno run --allow-read=DIR --allow-write=DIR crash_writer.ts DIR [main|worker]
  */
-import { newQueueId, openQueue } from "../../src/queue/mod.ts";
-import { contentFor, sampleEnvelope, sizeFor } from "./helpers.ts";
+import { newQueueId } from "../../src/queue/mod.ts";
+import { contentFor, openTestQueue, type QueueThread, sampleEnvelope, sizeFor } from "./helpers.ts";
 
 const dir = Deno.args[0];
-const queue = openQueue(dir);
+const queue = await openTestQueue((Deno.args[1] ?? "main") as QueueThread, dir);
 const out = Deno.stdout;
 const encoder = new TextEncoder();
 

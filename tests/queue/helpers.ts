@@ -1,5 +1,33 @@
 /** Shared fixtures for the queue tests. */
-import type { Envelope } from "../../src/queue/mod.ts";
+import {
+  type Envelope,
+  openQueue,
+  type QueueStore,
+  type SqliteQueueOptions,
+} from "../../src/queue/mod.ts";
+
+/** Where the store runs: on the test's thread (SqliteQueueStore) or in a worker (WorkerQueueStore). */
+export type QueueThread = "main" | "worker";
+export const QUEUE_THREADS: readonly QueueThread[] = ["main", "worker"];
+
+/** Runs the worker main (under `deno test`, Deno.mainModule is the test file, not mod.ts). */
+export const WORKER_ENTRY = new URL("./worker_entry.ts", import.meta.url);
+
+/** openQueue on either thread; a worker one is ready (database open) when this resolves. */
+export function openTestQueue(
+  thread: QueueThread,
+  dir: string,
+  options: SqliteQueueOptions = {},
+): Promise<QueueStore> {
+  if (thread === "worker") {
+    return openQueue(dir, { ...options, thread: "worker", workerEntry: WORKER_ENTRY });
+  }
+  try {
+    return Promise.resolve(openQueue(dir, options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
 
 export function tempDataDir(): string {
   return Deno.makeTempDirSync({ prefix: "facteur-queue-test-" });
