@@ -152,14 +152,26 @@ Deno.test("hash: a changed file is re-read on lookup", async () => {
   assert.match(warnings[1], /No such file or directory/);
 });
 
-Deno.test("hash: the file is checked at most once per second", async () => {
+Deno.test("hash: the file is checked at most once per interval (default one second)", async () => {
   const dir = tempDir();
-  const path = writeTable(dir, "t", "a 1\n");
-  const table = openMap(`hash:${path}`);
-  Deno.writeTextFileSync(path, "a 2\n");
-  assert.equal(await table.lookup("a"), "1", "not checked again within a second of opening");
+  // A long interval: a change is not looked for until it has passed.
+  const slow = writeTable(dir, "slow", "a 1\n");
+  const slowTable = openMap(`hash:${slow}`, { reloadIntervalMs: 60_000 });
+  Deno.writeTextFileSync(slow, "a 2\n");
+  assert.equal(await slowTable.lookup("a"), "1", "not checked again within the interval");
+  // A short one: after it, the change is seen.
+  const fast = writeTable(dir, "fast", "a 1\n");
+  const fastTable = openMap(`hash:${fast}`, { reloadIntervalMs: 100 });
+  Deno.writeTextFileSync(fast, "a 2\n");
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(await fastTable.lookup("a"), "2");
+  // The default interval is Postfix's one second.
+  const dflt = writeTable(dir, "default", "a 1\n");
+  const dfltTable = openMap(`hash:${dflt}`);
   await new Promise((r) => setTimeout(r, 1100));
-  assert.equal(await table.lookup("a"), "2");
+  Deno.writeTextFileSync(dflt, "a 2\n");
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.equal(await dfltTable.lookup("a"), "2");
 });
 
 Deno.test("texthash: read once, changes are not seen (Postfix: until restart)", async () => {
