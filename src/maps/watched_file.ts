@@ -68,7 +68,10 @@ export class WatchedFile<T> {
     const { path, spec, parse } = this.#opts;
     try {
       const before = await Deno.stat(path);
-      if (fingerprint(before) === this.#fingerprint) return;
+      // File systems stamp mtime with a coarse clock: two writes a few ms apart can leave the
+      // same mtime and size. A file written in the last two seconds is read again to be sure.
+      const recent = Date.now() - (before.mtime?.getTime() ?? 0) < 2000;
+      if (fingerprint(before) === this.#fingerprint && !recent) return;
       const text = await Deno.readTextFile(path);
       const after = await Deno.stat(path);
       // Changed while we read it: keep the old fingerprint so the next check reads it again.
