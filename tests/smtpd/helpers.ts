@@ -69,6 +69,22 @@ export async function startTestServer(
   return { port: server.address.port, submitted, logs, server, close: () => server.close() };
 }
 
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `body` against a fresh server, closing it afterwards. */
+export async function withServer(
+  toml: string,
+  body: (srv: TestServer) => Promise<void>,
+  options: TestServerOptions = {},
+): Promise<void> {
+  const srv = await startTestServer(toml, options);
+  try {
+    await body(srv);
+  } finally {
+    await srv.close();
+  }
+}
+
 const decoder = new TextDecoder();
 
 /** A client that writes exact bytes and reads complete (multi-line) replies. */

@@ -1,20 +1,5 @@
 import assert from "node:assert/strict";
-import { HOSTNAME, RawClient, startTestServer, text } from "./helpers.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function withServer(
-  toml: string,
-  body: (srv: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>,
-  options: Parameters<typeof startTestServer>[1] = {},
-): Promise<void> {
-  const srv = await startTestServer(toml, options);
-  try {
-    await body(srv);
-  } finally {
-    await srv.close();
-  }
-}
+import { HOSTNAME, RawClient, sleep, text, withServer } from "./helpers.ts";
 
 /** EHLO + MAIL + one RCPT. */
 async function transaction(client: RawClient, from = "<a@client.example>"): Promise<void> {

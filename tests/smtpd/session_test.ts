@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
 import { MailError } from "../../src/errors.ts";
-import { HOSTNAME, RawClient, startTestServer, stubPolicy, text } from "./helpers.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `body` against a fresh server, closing clients and server afterwards. */
-async function withServer(
-  toml: string,
-  body: (srv: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>,
-  options: Parameters<typeof startTestServer>[1] = {},
-): Promise<void> {
-  const srv = await startTestServer(toml, options);
-  try {
-    await body(srv);
-  } finally {
-    await srv.close();
-  }
-}
+import {
+  HOSTNAME,
+  RawClient,
+  sleep,
+  startTestServer,
+  stubPolicy,
+  text,
+  withServer,
+} from "./helpers.ts";
 
 Deno.test("a full ESMTP dialogue delivers one message to submit", async () => {
   await withServer("", async (srv) => {
