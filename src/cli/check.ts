@@ -19,9 +19,9 @@ export async function checkCommand(configFile: string): Promise<number> {
   report(true, `configuration ${config.file}`);
   try {
     buildDaemons(config, (text) => console.log(`warn  ${text.replace(/^warning: /, "")}`));
-    report(true, "lookup tables and restrictions");
+    report(true, "tables, restrictions and DNS settings");
   } catch (e) {
-    report(false, `lookup tables and restrictions: ${(e as Error).message}`);
+    report(false, `tables, restrictions and DNS settings: ${(e as Error).message}`);
   }
   const dataDir = config.path("data_directory");
   report(await writable(dataDir), `data directory ${dataDir} is writable`);

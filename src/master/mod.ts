@@ -17,7 +17,8 @@ import { DeliveryLoop } from "../qmgr/mod.ts";
 import { LocalTransport } from "../transports/local/mod.ts";
 import { VirtualTransport } from "../transports/virtual/mod.ts";
 import { type Endpoint, serviceEndpoints } from "./listen.ts";
-import { clientHostname } from "../net/dns.ts";
+import { clientHostname } from "../dns/client_name.ts";
+import { type Resolver, resolverFromConfig } from "../dns/resolver.ts";
 
 export interface RunningService {
   name: string;
@@ -38,6 +39,7 @@ export interface Daemons {
   openTable: (spec: string, opts?: { aliases?: boolean }) => LookupTable;
   rewrite: Rewriter;
   policyFor(config: Config): Policy;
+  resolver: Resolver;
 }
 
 /** Opens each table once; every daemon shares it. */
@@ -100,13 +102,15 @@ export function buildDaemons(
     policyFor(view);
     readSettings(view, s.processLimit, openTable); // smtpd's own parameters and client lists
   }
-  return { config, openTable, rewrite, policyFor };
+  const resolver = resolverFromConfig(config); // dns_nameservers, dns_query_timeout
+  return { config, openTable, rewrite, policyFor, resolver };
 }
 
 export async function startFacteur(config: Config): Promise<Facteur> {
   setLogHost(config.get("myhostname"));
   const log = logger("master");
   const daemons = buildDaemons(config);
+  const resolver = daemons.resolver;
   const dataDir = config.path("data_directory");
   await Deno.mkdir(dataDir, { recursive: true });
   // SQLite in its own thread: its fsyncs must not stall the SMTP sessions on this one.
@@ -159,7 +163,9 @@ export async function startFacteur(config: Config): Promise<Facteur> {
           log: logger("smtpd"),
           processLimit: service.processLimit,
           openTable: daemons.openTable,
-          clientHostname: view.bool("smtpd_peername_lookup") ? clientHostname : undefined,
+          clientHostname: view.bool("smtpd_peername_lookup")
+            ? (address) => clientHostname(address, resolver)
+            : undefined,
         }, endpoint).catch((e) => {
           throw new ConfigError(
             `service "${service.name}" cannot listen on ${endpoint.host}:${endpoint.port}: ${e.message}`,

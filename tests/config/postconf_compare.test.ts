@@ -21,6 +21,8 @@ const DIFFERENT: Record<string, string> = {
   smtpd_forbid_bare_newline: "Postfix 3.7 accepts bare LF (smuggling risk); facteur rejects it",
   data_directory: "facteur's state lives in its own directory",
   local_home_base: "facteur parameter",
+  dns_nameservers: "facteur parameter (Postfix reads resolv.conf)",
+  dns_query_timeout: "facteur parameter (Postfix reads resolv.conf)",
   compatibility_level: "facteur follows the 3.6 defaults",
 };
 
