@@ -223,6 +223,76 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   maximal_queue_lifetime: p("time", "5d", "time a message may stay deferred", { unit: "d" }),
   bounce_queue_lifetime: p("time", "5d", "same, for bounces", { unit: "d" }),
 
+  // SMTP/LMTP client. smtp(8), lmtp(8).
+  smtp_helo_name: p("string", "$myhostname", "hostname sent in EHLO/HELO"),
+  smtp_connect_timeout: p("time", "30s", "time allowed to complete a TCP connection", {
+    unit: "s",
+  }),
+  smtp_helo_timeout: p("time", "300s", "time allowed for the greeting and EHLO/HELO", {
+    unit: "s",
+  }),
+  smtp_mail_timeout: p("time", "300s", "time allowed for the MAIL FROM reply", { unit: "s" }),
+  smtp_rcpt_timeout: p("time", "300s", "time allowed for each RCPT TO reply", { unit: "s" }),
+  smtp_data_init_timeout: p("time", "120s", "time allowed for the DATA reply", { unit: "s" }),
+  smtp_data_xfer_timeout: p("time", "180s", "time allowed to send the message body", {
+    unit: "s",
+  }),
+  smtp_data_done_timeout: p("time", "600s", "time allowed for the end-of-data reply", {
+    unit: "s",
+  }),
+  smtp_quit_timeout: p("time", "300s", "time allowed for the QUIT reply", { unit: "s" }),
+  smtp_tls_security_level: p("string", "", "outbound TLS: none, may (opportunistic), encrypt", {
+    choices: ["", "none", "may", "encrypt"],
+  }),
+  lmtp_lhlo_name: p("string", "$myhostname", "hostname sent in LHLO"),
+  lmtp_connect_timeout: p("time", "0s", "time allowed to complete a connection", { unit: "s" }),
+  lmtp_lhlo_timeout: p("time", "300s", "time allowed for the greeting and LHLO", { unit: "s" }),
+  lmtp_mail_timeout: p("time", "300s", "time allowed for the MAIL FROM reply", { unit: "s" }),
+  lmtp_rcpt_timeout: p("time", "300s", "time allowed for each RCPT TO reply", { unit: "s" }),
+  lmtp_data_init_timeout: p("time", "120s", "time allowed for the DATA reply", { unit: "s" }),
+  lmtp_data_xfer_timeout: p("time", "180s", "time allowed to send the message body", {
+    unit: "s",
+  }),
+  lmtp_data_done_timeout: p("time", "600s", "time allowed for the end-of-data replies", {
+    unit: "s",
+  }),
+  lmtp_quit_timeout: p("time", "300s", "time allowed for the QUIT reply", { unit: "s" }),
+  lmtp_tls_security_level: p("string", "", "LMTP TLS: none, may, encrypt", {
+    choices: ["", "none", "may", "encrypt"],
+  }),
+
+  // DNS and outbound next-hop resolution. smtp(8).
+  // postconf(5) smtp_tcp_port: the port for nexthops without ":port" (known_tcp_ports names or a number).
+  smtp_tcp_port: p("string", "smtp", "default TCP port of the SMTP client (smtp = 25)"),
+  // Postfix has no such parameters: it reads resolv.conf(5) (nameserver, options timeout).
+  dns_nameservers: p(
+    "list",
+    "",
+    "facteur: DNS servers (ip, ip:port, [ipv6]:port) asked instead of the system resolver",
+  ),
+  dns_query_timeout: p("time", "10s", "facteur: time allowed for one DNS query to one server", {
+    unit: "s",
+  }),
+
+  // Delivery status notifications. postconf(5), bounce(8).
+  bounce_size_limit: p("int", "50000", "max bytes of the original returned in a notice"),
+  double_bounce_sender: p(
+    "string",
+    "double-bounce",
+    "sender of postmaster notifications; mail to it is discarded",
+  ),
+  notify_classes: p("list", "resource, software", "problems reported to the postmaster"),
+  bounce_notice_recipient: p("string", "postmaster", "gets notify_classes bounce copies"),
+  "2bounce_notice_recipient": p(
+    "string",
+    "postmaster",
+    "gets undeliverable bounces (double bounces)",
+  ),
+  delay_notice_recipient: p("string", "postmaster", "gets notify_classes delay copies"),
+  delay_warning_time: p("time", "0h", "age of a message before a delay warning (0: none)", {
+    unit: "h",
+  }),
+
   // facteur's own state: the SQLite queue and index, and by default the mailboxes.
   data_directory: p("path", "/var/lib/facteur", "directory holding facteur's state"),
 };
