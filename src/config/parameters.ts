@@ -200,6 +200,11 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   // Routing. transport(5), ADDRESS_CLASS_README.
   relay_transport: p("string", "relay", "transport for relay_domains"),
   default_transport: p("string", "smtp", "transport for all other domains"),
+  // postconf(5) relayhost: the nexthop for non-local mail (relay and default classes):
+  // "[host]", "[host]:port" (no MX lookup), "domain" or "domain:port" (MX lookup); "" = direct.
+  relayhost: p("string", "", "next-hop destination for non-local mail (empty: MX lookup)"),
+  // postconf(5) transport_maps, transport(5): per-address/domain transport:nexthop overrides.
+  transport_maps: p("list", "", "tables mapping recipients to transport:nexthop"),
 
   // Delivery concurrency, enforced by qmgr. postconf(5); <transport>_destination_* override the
   // default_destination_* ones for that master.cf transport name.
@@ -264,6 +269,8 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   // DNS and outbound next-hop resolution. smtp(8).
   // postconf(5) smtp_tcp_port: the port for nexthops without ":port" (known_tcp_ports names or a number).
   smtp_tcp_port: p("string", "smtp", "default TCP port of the SMTP client (smtp = 25)"),
+  // postconf(5) lmtp_tcp_port: the port for LMTP nexthops without ":port".
+  lmtp_tcp_port: p("string", "24", "default TCP port of the LMTP client"),
   // Postfix has no such parameters: it reads resolv.conf(5) (nameserver, options timeout).
   dns_nameservers: p(
     "list",

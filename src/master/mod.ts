@@ -16,6 +16,9 @@ import { readSettings, startSmtpServer } from "../smtpd/mod.ts";
 import { DeliveryLoop } from "../qmgr/mod.ts";
 import { LocalTransport } from "../transports/local/mod.ts";
 import { VirtualTransport } from "../transports/virtual/mod.ts";
+import { LmtpTransport, SmtpTransport } from "../transports/smtp/transport.ts";
+import { ErrorTransport } from "../transports/error/mod.ts";
+import { DiscardTransport } from "../transports/discard/mod.ts";
 import { type Endpoint, serviceEndpoints } from "./listen.ts";
 import { clientHostname } from "../dns/client_name.ts";
 import { type Resolver, resolverFromConfig } from "../dns/resolver.ts";
@@ -63,6 +66,7 @@ const TABLE_PARAMETERS = [
   "virtual_alias_maps",
   "virtual_mailbox_maps",
   "relay_recipient_maps",
+  "transport_maps",
 ];
 
 /**
@@ -124,6 +128,12 @@ export async function startFacteur(config: Config): Promise<Facteur> {
   const transports = {
     local: new LocalTransport(config, { openTable: daemons.openTable, rewrite: daemons.rewrite }),
     virtual: new VirtualTransport(config, { openTable: daemons.openTable }),
+    // master.cf: smtp, relay (smtp(8) under another name), lmtp, error, discard.
+    smtp: new SmtpTransport(config, { resolver }),
+    relay: new SmtpTransport(config, { resolver }, "relay"),
+    lmtp: new LmtpTransport(config, { resolver }),
+    error: new ErrorTransport(),
+    discard: new DiscardTransport(),
   };
   const delivery = new DeliveryLoop({
     config,

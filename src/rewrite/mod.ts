@@ -16,6 +16,7 @@ import {
   stripSourceRoute,
 } from "./address.ts";
 import { mailAddrFind, type SearchSettings, virtualMailboxFind } from "./address_find.ts";
+import { transportKeys } from "../maps/search.ts";
 import { DomainList } from "./domain_match.ts";
 import { interfaceAddresses, systemAddresses } from "./interfaces.ts";
 import { TableList } from "./table_list.ts";
@@ -74,6 +75,8 @@ export class Rewriter {
   readonly #virtualMailboxes: TableList;
   readonly #localRecipients: TableList;
   readonly #relayRecipients: TableList;
+  readonly #transportMaps: TableList;
+  readonly #transportParentMatches: boolean;
   readonly #myorigin: string;
   readonly #search: SearchSettings;
 
@@ -105,6 +108,8 @@ export class Rewriter {
     this.#virtualMailboxes = tables("virtual_mailbox_maps");
     this.#localRecipients = tables("local_recipient_maps");
     this.#relayRecipients = tables("relay_recipient_maps");
+    this.#transportMaps = tables("transport_maps");
+    this.#transportParentMatches = parentStyle.has("transport_maps");
 
     this.#myorigin = normalizeDomain(config.get("myorigin"));
     this.#search = {
@@ -174,7 +179,30 @@ export class Rewriter {
       relay: "relay_transport",
       default: "default_transport",
     }[cls];
-    return { class: cls, ...parseTransport(this.#config.get(param), domain), recipient };
+    // resolve.c: for relay and default mail, relayhost replaces the recipient
+    // domain, and a nexthop in the class's transport setting replaces both.
+    const relayhost = this.#config.get("relayhost").trim();
+    const base = cls === "relay" || cls === "default" ? relayhost || domain : domain;
+    const route = parseTransport(this.#config.get(param), base);
+    const found = await this.#findTransport(recipient);
+    const routed = found === undefined ? route : overrideRoute(route, found, domain);
+    return { class: cls, ...routed, recipient };
+  }
+
+  /** transport(5) TABLE SEARCH ORDER over transport_maps; undefined when nothing matches. */
+  async #findTransport(recipient: string): Promise<string | undefined> {
+    if (this.#transportMaps.empty) return undefined;
+    const keys = transportKeys(recipient, {
+      recipientDelimiter: this.#search.delimiters,
+      ownerRequestSpecial: this.#search.ownerRequestSpecial,
+      parentMatches: this.#transportParentMatches,
+    });
+    try {
+      return (await this.#transportMaps.search(keys))?.value;
+    } catch (e) {
+      this.#log(`warning: transport_maps lookup of ${recipient} failed: ${(e as Error).message}`);
+      throw new MailError(451, "4.3.0", "transport_maps lookup failure", { cause: e });
+    }
   }
 
   /** local_recipient_maps is empty: smtpd accepts every local address (postconf(5)). */
@@ -327,6 +355,25 @@ export function parseTransport(
   if (colon < 0) return { transport: spec.trim(), nexthop: domain };
   const nexthop = spec.slice(colon + 1).trim();
   return { transport: spec.slice(0, colon).trim(), nexthop: nexthop || domain };
+}
+
+/**
+ * transport(5) RESULT FORMAT, as trivial-rewrite's update_entry() applies it:
+ * ":" changes nothing; ":nexthop" keeps the transport; "transport:" resets
+ * the nexthop to the recipient domain ("Address is undeliverable" for error);
+ * "transport:nexthop" replaces both.
+ */
+export function overrideRoute(
+  route: { transport: string; nexthop: string },
+  value: string,
+  domain: string,
+): { transport: string; nexthop: string } {
+  const colon = value.indexOf(":");
+  const transport = (colon < 0 ? value : value.slice(0, colon)).trim();
+  const nexthop = colon < 0 ? "" : value.slice(colon + 1).trim();
+  if (transport === "") return { transport: route.transport, nexthop: nexthop || route.nexthop };
+  if (nexthop !== "") return { transport, nexthop };
+  return { transport, nexthop: transport === "error" ? "Address is undeliverable" : domain };
 }
 
 /** A domain literally listed in two classes is a configuration error (resolve.c warns). */
