@@ -19,9 +19,9 @@ export async function checkCommand(configFile: string): Promise<number> {
   report(true, `configuration ${config.file}`);
   try {
     buildDaemons(config, (text) => console.log(`warn  ${text.replace(/^warning: /, "")}`));
-    report(true, "tables, restrictions and DNS settings");
+    report(true, "daemon settings (tables, restrictions, DNS, transports)");
   } catch (e) {
-    report(false, `tables, restrictions and DNS settings: ${(e as Error).message}`);
+    report(false, `daemon settings (tables, restrictions, DNS, transports): ${(e as Error).message}`);
   }
   const dataDir = config.path("data_directory");
   report(await writable(dataDir), `data directory ${dataDir} is writable`);

@@ -19,6 +19,7 @@ import { VirtualTransport } from "../transports/virtual/mod.ts";
 import { LmtpTransport, SmtpTransport } from "../transports/smtp/transport.ts";
 import { ErrorTransport } from "../transports/error/mod.ts";
 import { DiscardTransport } from "../transports/discard/mod.ts";
+import type { Transport } from "../transports/types.ts";
 import { type Endpoint, serviceEndpoints } from "./listen.ts";
 import { clientHostname } from "../dns/client_name.ts";
 import { type Resolver, resolverFromConfig } from "../dns/resolver.ts";
@@ -43,6 +44,8 @@ export interface Daemons {
   rewrite: Rewriter;
   policyFor(config: Config): Policy;
   resolver: Resolver;
+  /** The delivery agents by master.cf service name. */
+  transports: Record<string, Transport>;
 }
 
 /** Opens each table once; every daemon shares it. */
@@ -107,7 +110,17 @@ export function buildDaemons(
     readSettings(view, s.processLimit, openTable); // smtpd's own parameters and client lists
   }
   const resolver = resolverFromConfig(config); // dns_nameservers, dns_query_timeout
-  return { config, openTable, rewrite, policyFor, resolver };
+  // master.cf's delivery services: smtp, relay (smtp(8) under another name), lmtp, error, discard.
+  const transports: Record<string, Transport> = {
+    local: new LocalTransport(config, { openTable, rewrite }),
+    virtual: new VirtualTransport(config, { openTable }),
+    smtp: new SmtpTransport(config, { resolver }),
+    relay: new SmtpTransport(config, { resolver }, "relay"),
+    lmtp: new LmtpTransport(config, { resolver }),
+    error: new ErrorTransport(),
+    discard: new DiscardTransport(),
+  };
+  return { config, openTable, rewrite, policyFor, resolver, transports };
 }
 
 export async function startFacteur(config: Config): Promise<Facteur> {
@@ -125,16 +138,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     throw new ConfigError(`cannot open the queue in ${dataDir}: ${e.message}`);
   });
 
-  const transports = {
-    local: new LocalTransport(config, { openTable: daemons.openTable, rewrite: daemons.rewrite }),
-    virtual: new VirtualTransport(config, { openTable: daemons.openTable }),
-    // master.cf: smtp, relay (smtp(8) under another name), lmtp, error, discard.
-    smtp: new SmtpTransport(config, { resolver }),
-    relay: new SmtpTransport(config, { resolver }, "relay"),
-    lmtp: new LmtpTransport(config, { resolver }),
-    error: new ErrorTransport(),
-    discard: new DiscardTransport(),
-  };
+  const transports = daemons.transports;
   const delivery = new DeliveryLoop({
     config,
     queue,
