@@ -99,6 +99,19 @@ Deno.test("a table with a syntax error stops check and serve; a missing table fi
   );
 });
 
+Deno.test("facteur check validates DNS and transport settings too", async () => {
+  await withConfig(`dns_nameservers = ["127.0.0.1:99999"]\n`, async (file) => {
+    const r = await facteur(["check", "-c", file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^FAIL .*dns_nameservers: bad server "127\.0\.0\.1:99999"/m);
+  });
+  await withConfig(`smtp_tcp_port = "nosuchport"\n`, async (file) => {
+    const r = await facteur(["check", "-c", file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^FAIL .*smtp_tcp_port: bad port "nosuchport"/m);
+  });
+});
+
 Deno.test("facteur serve refuses a configuration with an unknown key, naming file and line", async () => {
   await withConfig(`myhostname = "a.example"\nmessage_size_limt = 5\n`, async (file) => {
     const r = await facteur(["serve", "-c", file]);
