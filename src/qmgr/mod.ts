@@ -15,6 +15,7 @@
 import { type Config, PARAMETERS } from "../config/mod.ts";
 import { MailError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { newQueueId } from "../queue/queue_id.ts";
 import {
   type QueuedMessage,
   type QueuedRecipient,
@@ -32,6 +33,7 @@ import {
   softBounce,
   type Timing,
 } from "./outcome.ts";
+import { attemptNotices, noticeLogLine, type NoticeSettings, noticeSettings } from "./notices.ts";
 import { type PlannedRequest, planRequests, type RoutedRecipient } from "./plan.ts";
 import { Slots } from "./slots.ts";
 
@@ -56,6 +58,8 @@ export interface DeliveryLoopOptions {
   clock?: () => number;
   /** Messages claimed and in hand at once (bounds memory); default 100. */
   maxActive?: number;
+  /** Queue ids for notices (bounces, delay warnings); default newQueueId. */
+  newQueueId?: () => string;
 }
 
 /** A transport's limits (postconf(5)); 0 means no limit. */
@@ -103,6 +107,8 @@ export class DeliveryLoop {
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #maxActive: number;
+  readonly #newQueueId: () => string;
+  readonly #notices: NoticeSettings;
   readonly #settings: {
     runDelayMs: number;
     minBackoff: number;
@@ -136,6 +142,8 @@ export class DeliveryLoop {
     this.#log = options.log ?? (() => {});
     this.#clock = options.clock ?? Date.now;
     this.#maxActive = Math.max(1, options.maxActive ?? 100);
+    this.#newQueueId = options.newQueueId ?? newQueueId;
+    this.#notices = noticeSettings(config);
     this.#settings = {
       runDelayMs: config.time("queue_run_delay") * 1000,
       minBackoff: config.time("minimal_backoff_time"),
@@ -346,7 +354,7 @@ export class DeliveryLoop {
     }
     // Stopped before anything was tried: leave it active for the next start (recoverActive).
     if (interrupted && results.length === 0) return;
-    await this.#finish(message, pending, results, timings, claimed, interrupted);
+    await this.#finish(message, pending, results, timings, claimed, readContent, interrupted);
   }
 
   /** One request: wait for a slot of its destination and of its transport, then deliver. */
@@ -423,6 +431,7 @@ export class DeliveryLoop {
     raw: RecipientResult[],
     timings: Map<number, Timing>,
     claimed: number,
+    readContent: () => Promise<Uint8Array>,
     interrupted = false,
   ): Promise<void> {
     const now = this.#clock();
@@ -449,10 +458,50 @@ export class DeliveryLoop {
       if (next < this.#sleepUntil) this.#wake?.(); // sleeping past this retry: look again
     }
     try {
-      await this.#queue.recordAttempt(message.id, results, next);
+      // The notices are committed with the results, in one queue transaction: recording
+      // first could lose a notice in a crash, queueing first could send it twice
+      // (the attempt is redone after recovery). Together, it is neither.
+      const { notices, delayWarned } = await this.#noticesFor(message, results, readContent, now);
+      await this.#queue.recordAttempt(message.id, results, next, { notices, delayWarned });
+      for (const notice of notices) {
+        this.#log(noticeLogLine(message.id, notice));
+        // What master logs for mail from cleanup: the notice entered the queue.
+        this.#log(
+          `${notice.id}: from=<${notice.envelope.sender}>, size=${notice.content.length}, ` +
+            `nrcpt=1 (queue active)`,
+        );
+      }
+      if (notices.length > 0) this.kick();
     } catch (e) {
       // The message stays active until the next start (recoverActive): at-least-once.
       this.#log(`warning: ${message.id}: cannot record delivery results: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * A notice that cannot be built (its original unreadable) must not keep the
+   * results from being recorded: that would deliver the message again.
+   */
+  async #noticesFor(
+    message: QueuedMessage,
+    results: RecipientResult[],
+    readContent: () => Promise<Uint8Array>,
+    now: number,
+  ) {
+    try {
+      return await attemptNotices(
+        message,
+        results,
+        readContent,
+        this.#notices,
+        now,
+        () => this.#newQueueId(),
+      );
+    } catch (e) {
+      this.#log(
+        `warning: ${message.id}: cannot build delivery status notices: ${(e as Error).message}`,
+      );
+      return { notices: [], delayWarned: false };
     }
   }
 }

@@ -55,6 +55,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_arrival ON messages(arrival_time);
     `,
   },
+  {
+    // postconf(5) delay_warning_time: one warning per message, remembered across restarts.
+    description: "delay warning sent",
+    sql: `
+      ALTER TABLE messages ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,7 @@ import { GroupCommitter, type TransactionHost } from "./group_commit.ts";
 import { migrate } from "./schema.ts";
 import { storageError } from "./storage_errors.ts";
 import {
+  type AttemptExtras,
   type Envelope,
   type EnvelopeClient,
   type EnvelopeRecipient,
@@ -44,6 +45,7 @@ interface MessageRow {
   size: number;
   params: string;
   attempts: number;
+  delay_warned: number;
 }
 
 interface RecipientRow {
@@ -69,7 +71,8 @@ interface EnvelopeParams {
   client?: EnvelopeClient;
 }
 
-const MESSAGE_COLUMNS = "id, queue, sender, arrival_time, next_attempt, size, params, attempts";
+const MESSAGE_COLUMNS =
+  "id, queue, sender, arrival_time, next_attempt, size, params, attempts, delay_warned";
 
 const SQL = {
   insertMessage: `INSERT INTO messages (id, queue, sender, arrival_time, next_attempt, size, params)
@@ -94,6 +97,7 @@ const SQL = {
     queue = CASE WHEN queue = 'hold' THEN 'hold' ELSE 'deferred' END,
     next_attempt = ?, attempts = attempts + 1 WHERE id = ?`,
   deleteMessage: "DELETE FROM messages WHERE id = ?",
+  setDelayWarned: "UPDATE messages SET delay_warned = 1 WHERE id = ?",
   release:
     "UPDATE messages SET queue = 'deferred', next_attempt = ? WHERE id = ? AND queue = 'hold'",
   requeue: `UPDATE messages SET next_attempt = ?
@@ -166,13 +170,26 @@ export class SqliteQueueStore implements QueueStore {
     });
   }
 
-  recordAttempt(id: string, results: RecipientResult[], nextAttempt: number): Promise<void> {
+  recordAttempt(
+    id: string,
+    results: RecipientResult[],
+    nextAttempt: number,
+    extras: AttemptExtras = {},
+  ): Promise<void> {
+    const notices = extras.notices ?? [];
     try {
       validateResults(results, nextAttempt);
+      if (!Array.isArray(notices)) throw new TypeError("queue: notices must be an array");
+      for (const n of notices) validateEnvelope(n.id, n.envelope, n.content);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#write(() => this.#applyAttempt(id, results, nextAttempt, Date.now()));
+    // One operation, so one transaction: the results and the notices they caused commit together.
+    return this.#write(() => {
+      this.#applyAttempt(id, results, nextAttempt, Date.now());
+      if (extras.delayWarned) this.#stmts.setDelayWarned.run(id); // no row left when finished
+      for (const n of notices) this.#insert(n.id, n.envelope, n.content);
+    });
   }
 
   hold(id: string): Promise<boolean> {
@@ -297,7 +314,7 @@ export class SqliteQueueStore implements QueueStore {
   #toMessage(row: MessageRow): QueuedMessage {
     const params = JSON.parse(row.params) as EnvelopeParams;
     const rcpts = this.#stmts.selectRecipients.all(row.id) as unknown as RecipientRow[];
-    return {
+    const message: QueuedMessage = {
       id: row.id,
       queue: row.queue,
       envelope: {
@@ -310,6 +327,8 @@ export class SqliteQueueStore implements QueueStore {
       attempts: row.attempts,
       nextAttempt: row.next_attempt,
     };
+    if (row.delay_warned) message.delayWarned = true;
+    return message;
   }
 
   #write<T>(op: () => T): Promise<T> {

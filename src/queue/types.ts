@@ -89,6 +89,27 @@ export interface QueuedMessage {
   attempts: number;
   /** ms epoch when the message is due for its next attempt. */
   nextAttempt: number;
+  /** A delay warning was sent for it (postconf(5) delay_warning_time: at most once); absent = not yet. */
+  delayWarned?: true;
+}
+
+/** A message to add to the queue: what enqueue takes, as one value. */
+export interface NewMessage {
+  id: string;
+  envelope: Envelope;
+  content: Uint8Array;
+}
+
+/** What an attempt changes besides its recipients, committed in the same transaction. */
+export interface AttemptExtras {
+  /**
+   * Delivery status notifications caused by this attempt (bounce(8)), queued
+   * as new messages. Together with the results in one transaction: a crash
+   * can neither lose a notice for a recorded bounce nor send one twice.
+   */
+  notices?: NewMessage[];
+  /** The message's delay warning was sent (or is in `notices`): never again. */
+  delayWarned?: boolean;
 }
 
 export interface ListOptions {
@@ -112,8 +133,14 @@ export interface QueueStore {
    * Records per-recipient outcomes of one attempt. The message goes back to
    * "deferred" due at nextAttempt (or stays in "hold" if it was held meanwhile),
    * or is removed once every recipient is final (sent or bounced).
+   * `extras.notices` are enqueued (due at once) in the same transaction.
    */
-  recordAttempt(id: string, results: RecipientResult[], nextAttempt: number): Promise<void>;
+  recordAttempt(
+    id: string,
+    results: RecipientResult[],
+    nextAttempt: number,
+    extras?: AttemptExtras,
+  ): Promise<void>;
   /** postsuper -h. Resolves false when there is no such message. */
   hold(id: string): Promise<boolean>;
   /** postsuper -H: back to "deferred", due now. False when not held. */

@@ -15,6 +15,7 @@ import { Outbox } from "./outbox.ts";
 import type { SqliteQueueOptions } from "./sqlite_store.ts";
 import { storageError } from "./storage_errors.ts";
 import type {
+  AttemptExtras,
   Envelope,
   ListOptions,
   QueuedMessage,
@@ -101,8 +102,14 @@ export class WorkerQueueStore implements QueueStore {
     return this.#call("content", [id]) as Promise<Uint8Array>;
   }
 
-  recordAttempt(id: string, results: RecipientResult[], nextAttempt: number): Promise<void> {
-    return this.#call("recordAttempt", [id, results, nextAttempt]) as Promise<void>;
+  recordAttempt(
+    id: string,
+    results: RecipientResult[],
+    nextAttempt: number,
+    extras?: AttemptExtras,
+  ): Promise<void> {
+    // Notices are cloned to the worker (the caller keeps its bytes); the worker commits them with the results.
+    return this.#call("recordAttempt", [id, results, nextAttempt, extras]) as Promise<void>;
   }
 
   hold(id: string): Promise<boolean> {
