@@ -21,7 +21,10 @@ export async function checkCommand(configFile: string): Promise<number> {
     buildDaemons(config, (text) => console.log(`warn  ${text.replace(/^warning: /, "")}`));
     report(true, "daemon settings (tables, restrictions, DNS, transports)");
   } catch (e) {
-    report(false, `daemon settings (tables, restrictions, DNS, transports): ${(e as Error).message}`);
+    report(
+      false,
+      `daemon settings (tables, restrictions, DNS, transports): ${(e as Error).message}`,
+    );
   }
   const dataDir = config.path("data_directory");
   report(await writable(dataDir), `data directory ${dataDir} is writable`);
