@@ -13,7 +13,8 @@ export interface ConfigOptions {
 export async function configCommand(names: string[], opts: ConfigOptions): Promise<number> {
   const config = opts.defaults ? new Config() : await loadConfig(opts.config);
   for (const name of names) {
-    if (!(name in PARAMETERS)) {
+    // A set per-transport name (mysmtp_destination_concurrency_limit) was validated at load.
+    if (!(name in PARAMETERS) && !config.isSet(name)) {
       const near = closest(name, Object.keys(PARAMETERS));
       throw new ConfigError(
         `unknown parameter "${name}"${near ? `; did you mean "${near}"?` : ""}`,

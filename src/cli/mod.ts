@@ -6,6 +6,7 @@ import { flushLog } from "../log.ts";
 import { serveCommand } from "./serve.ts";
 import { checkCommand } from "./check.ts";
 import { configCommand } from "./config.ts";
+import { queueActionCommand, queueFlushCommand, queueListCommand } from "./queue.ts";
 
 /** Default configuration file, as Postfix's /etc/postfix/main.cf. */
 export const DEFAULT_CONFIG = "/etc/facteur/facteur.toml";
@@ -40,6 +41,34 @@ export async function main(argv: string[]): Promise<number> {
     .option("-d, --defaults", "default values instead of the configured ones")
     .option("-x, --expand", "expand $name references")
     .action((names: string[], opts) => run(() => configCommand(names, opts))());
+
+  const queue = program.command("queue")
+    .description("list and manage the mail queue (mailq, postqueue, postsuper)");
+  queue.command("list")
+    .description(
+      "list queued mail like mailq: id (* active, ! held), size, arrival, sender, recipients with the reason of their delay",
+    )
+    .option(...configOption)
+    .option("--json", "one JSON object per message per line, like postqueue -j")
+    .action((opts) => run(() => queueListCommand(opts.config, opts))());
+  queue.command("flush")
+    .description("make deferred mail due now and wake the running server (postqueue -f, -s)")
+    .option(...configOption)
+    .option("--domain <domain>", "only mail for this domain, which must be in fast_flush_domains")
+    .action((opts) => run(() => queueFlushCommand(opts.config, opts))());
+  const actions = [
+    ["hold", "put messages on hold: not delivered until released (postsuper -h)"],
+    ["release", "release held messages, due now (postsuper -H)"],
+    ["delete", "delete messages (postsuper -d)"],
+    ["requeue", "make deferred messages due now (postsuper -r)"],
+  ] as const;
+  for (const [action, description] of actions) {
+    queue.command(action)
+      .description(description)
+      .argument("<id...>", "queue ids, or ALL")
+      .option(...configOption)
+      .action((ids: string[], opts) => run(() => queueActionCommand(action, ids, opts.config))());
+  }
 
   program.command("version")
     .description("print the version")

@@ -1,6 +1,7 @@
 /** `facteur serve`: run until SIGTERM/SIGINT, then stop cleanly. */
 import { loadConfig } from "../config/mod.ts";
 import { startFacteur } from "../master/mod.ts";
+import { removePidFile, writePidFile } from "../master/pid_file.ts";
 import { VERSION } from "../version.ts";
 import { flushLog, logger } from "../log.ts";
 
@@ -10,12 +11,19 @@ export async function serveCommand(configFile: string): Promise<number> {
   logger("master")(
     `facteur ${VERSION} started (config ${config.file}, data ${config.path("data_directory")})`,
   );
+  const dataDir = config.path("data_directory");
+  // `facteur queue flush` finds the server by its pid file and wakes the queue manager with SIGUSR1.
+  const kick = () => facteur.kick();
+  Deno.addSignalListener("SIGUSR1", kick);
+  writePidFile(dataDir);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     Deno.addSignalListener("SIGTERM", stop);
     Deno.addSignalListener("SIGINT", stop);
   });
+  Deno.removeSignalListener("SIGUSR1", kick);
   await facteur.stop();
+  removePidFile(dataDir);
   flushLog();
   return 0;
 }

@@ -14,9 +14,15 @@ export interface ServiceSpec {
   name: string;
   /** master.cf service type: "inet" (TCP) or "unix" (a local socket path). */
   type: "inet" | "unix";
-  /** Where to listen, as written: "127.0.0.1:2525", "[::1]:25", "2525" (every inet_interfaces address). */
+  /**
+   * Where to listen, as written: "127.0.0.1:2525", "[::1]:25", "2525" (every inet_interfaces
+   * address); a delivery agent's is its name (it listens nowhere).
+   */
   listen: string;
-  /** The daemon: "smtpd" for now; later "imapd", "pop3d", "admin", "smtp", "lmtp", ... */
+  /**
+   * The daemon: "smtpd" (listens), or a delivery agent ("smtp", "lmtp", "local", "virtual",
+   * "error", "discard") that qmgr calls as transport NAME: per_transport.ts.
+   */
   command: string;
   /** master.cf maxproc: max concurrent sessions; 0 = no limit; unset = default_process_limit. */
   processLimit?: number;

@@ -11,12 +11,13 @@ import { PARAMETERS } from "./parameters.ts";
 import { POSTFIX_PARAMETER_NAMES } from "./postfix_names.ts";
 import { closest } from "./closest.ts";
 import { parseBool, parseInteger, parseTime } from "./values.ts";
+import { DELIVERY_COMMANDS, splitPerTransport, transportNames } from "./per_transport.ts";
 
 /** Where a problem is: for ConfigError messages. */
 type Where = { file?: string; line?: number; param?: string };
 
 const SERVICE_FIELDS = ["type", "listen", "command", "process_limit", "enabled"] as const;
-const COMMANDS = ["smtpd"] as const;
+const COMMANDS = ["smtpd", ...DELIVERY_COMMANDS] as const;
 const DEFAULT_COMMANDS: Record<string, string> = {
   smtp: "smtpd",
   submission: "smtpd",
@@ -63,24 +64,39 @@ export function parseConfig(text: string, file?: string): Config {
   });
 
   const values = new Map<string, string>();
-  let services = DEFAULT_SERVICES;
+  // Services first: they declare the transports that may prefix parameter names.
+  const services = "services" in doc
+    ? readServices(doc.services, (table, k) => where(table, k))
+    : DEFAULT_SERVICES;
+  const transports = transportNames(services);
   for (const [key, value] of Object.entries(doc)) {
-    if (key === "services") {
-      services = readServices(value, (table, k) => where(table, k));
-      continue;
-    }
-    checkParameterName(key, where([], key));
+    if (key === "services") continue;
+    checkParameterName(key, where([], key), transports);
     values.set(key, toRaw(value, key, where([], key)));
   }
 
   const config = new Config(values, services, file);
   validate(config, (name) => where([], name));
+  validatePerTransport(config, (name) => where([], name));
   for (const s of services) validate(config.forService(s), (n) => where(["services", s.name], n));
   return config;
 }
 
-function checkParameterName(key: string, at: Where) {
+function checkParameterName(key: string, at: Where, transports?: ReadonlySet<string>) {
   if (key in PARAMETERS) return;
+  // postconf(5): <transport>_destination_concurrency_limit and friends, for a declared transport.
+  const perTransport = transports && splitPerTransport(key);
+  if (perTransport) {
+    if (transports.has(perTransport.transport)) return;
+    throw new ConfigError(
+      `"${key}": no transport "${perTransport.transport}" is declared ` +
+        `(declare [services.${perTransport.transport}] with type = "unix" and command = ` +
+        `${
+          DELIVERY_COMMANDS.map((c) => `"${c}"`).join(", ")
+        }; or use default_${perTransport.suffix})`,
+      at,
+    );
+  }
   if (POSTFIX_PARAMETER_NAMES.has(key)) {
     throw new ConfigError(
       `"${key}" is a Postfix parameter that facteur does not implement yet ` +
@@ -135,7 +151,10 @@ function readServices(
       checkParameterName(k, at(k));
       overrides[k] = toRaw(v, k, at(k));
     }
-    const type = body.type ?? "inet";
+    const command = body.command ?? (DEFAULT_COMMANDS[name] ?? name);
+    const delivery = (DELIVERY_COMMANDS as readonly unknown[]).includes(command);
+    // master.cf: delivery agents are unix services qmgr talks to; listeners are inet.
+    const type = body.type ?? (delivery ? "unix" : "inet");
     if (type !== "inet" && type !== "unix") {
       throw new ConfigError(
         `[services.${name}] type must be "inet" or "unix", not ${JSON.stringify(type)}`,
@@ -143,7 +162,6 @@ function readServices(
       );
     }
     // master.cf: the smtp, submission and smtps services run smtpd.
-    const command = body.command ?? (DEFAULT_COMMANDS[name] ?? name);
     if (!(COMMANDS as readonly string[]).includes(String(command))) {
       throw new ConfigError(
         `[services.${name}] command ${JSON.stringify(command)} is not a facteur daemon (have: ${
@@ -152,7 +170,21 @@ function readServices(
         at("command"),
       );
     }
-    const listen = body.listen ?? (type === "inet" ? name : undefined);
+    if (delivery && type !== "unix") {
+      throw new ConfigError(
+        `[services.${name}] command "${command}" is a delivery agent: it needs type = "unix"`,
+        at("type"),
+      );
+    }
+    if (delivery && body.listen !== undefined) {
+      throw new ConfigError(
+        `[services.${name}] a delivery agent does not listen: remove "listen" ` +
+          `(route mail to it with transport_maps, e.g. "${name}:[host]")`,
+        at("listen"),
+      );
+    }
+    // A delivery service is reached by its name, as master.cf's private/NAME socket.
+    const listen = body.listen ?? (type === "inet" || delivery ? name : undefined);
     if (typeof listen !== "string" && typeof listen !== "number") {
       throw new ConfigError(
         `[services.${name}] needs listen = "host:port" or a port`,
@@ -219,6 +251,23 @@ function validate(config: Config, at: (name: string) => Where) {
     }
     if (spec.choices && !spec.choices.includes(value)) {
       throw bad(`one of ${spec.choices.map((c) => `"${c}"`).join(", ")}`);
+    }
+  }
+}
+
+/** Per-transport names (mysmtp_destination_concurrency_limit) validate like their default_ parameter. */
+function validatePerTransport(config: Config, at: (name: string) => Where) {
+  for (const name of config.setNames()) {
+    if (name in PARAMETERS) continue;
+    const split = splitPerTransport(name);
+    if (!split) continue;
+    const spec = PARAMETERS[`default_${split.suffix}`];
+    const value = config.get(name);
+    if (spec.kind === "int" && parseInteger(value) === undefined) {
+      throw new ConfigError(
+        `parameter "${name}" = "${value}" is invalid: expected a whole number >= 0`,
+        at(name),
+      );
     }
   }
 }

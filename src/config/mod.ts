@@ -3,3 +3,11 @@ export { Config, type ServiceSpec } from "./config.ts";
 export { findLine, loadConfig, parseConfig } from "./load.ts";
 export { defaultValue, PARAMETERS, type ParamKind, type ParamSpec } from "./parameters.ts";
 export { parseBool, parseTime, splitList } from "./values.ts";
+export {
+  BUILTIN_TRANSPORTS,
+  DELIVERY_COMMANDS,
+  isDeliveryService,
+  PER_TRANSPORT_SUFFIXES,
+  splitPerTransport,
+  transportNames,
+} from "./per_transport.ts";

@@ -300,6 +300,13 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
     unit: "h",
   }),
 
+  // flush(8): which destinations ETRN and `facteur queue flush --domain` may flush.
+  fast_flush_domains: p(
+    "list",
+    "$relay_domains",
+    "destinations eligible for ETRN / flush --domain",
+  ),
+
   // facteur's own state: the SQLite queue and index, and by default the mailboxes.
   data_directory: p("path", "/var/lib/facteur", "directory holding facteur's state"),
 };

@@ -4,7 +4,7 @@
  * inet_protocols (postconf(5)). Pure.
  */
 import { ConfigError } from "../errors.ts";
-import type { Config, ServiceSpec } from "../config/mod.ts";
+import { type Config, isDeliveryService, type ServiceSpec } from "../config/mod.ts";
 
 export interface Endpoint {
   host: string;
@@ -16,6 +16,8 @@ const WELL_KNOWN_PORTS: Record<string, number> = { smtp: 25, submission: 587, sm
 
 /** The TCP endpoints of a service; a ConfigError for what cannot be listened on yet. */
 export function serviceEndpoints(service: ServiceSpec, config: Config): Endpoint[] {
+  // A delivery agent (smtp, lmtp, ...) is called by qmgr in this process: nothing to listen on.
+  if (isDeliveryService(service)) return [];
   if (service.type !== "inet") {
     throw new ConfigError(
       `[services.${service.name}] type "${service.type}": facteur's ${service.command} listens on ` +

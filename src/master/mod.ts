@@ -14,11 +14,9 @@ import { Rewriter } from "../rewrite/mod.ts";
 import { Policy } from "../smtpd/policy.ts";
 import { readSettings, startSmtpServer } from "../smtpd/mod.ts";
 import { DeliveryLoop } from "../qmgr/mod.ts";
-import { LocalTransport } from "../transports/local/mod.ts";
-import { VirtualTransport } from "../transports/virtual/mod.ts";
-import { LmtpTransport, SmtpTransport } from "../transports/smtp/transport.ts";
-import { ErrorTransport } from "../transports/error/mod.ts";
-import { DiscardTransport } from "../transports/discard/mod.ts";
+import { FlushService } from "../flush/mod.ts";
+import { deliveryServices } from "./transports.ts";
+import { isDeliveryService } from "../config/mod.ts";
 import type { Transport } from "../transports/types.ts";
 import { type Endpoint, serviceEndpoints } from "./listen.ts";
 import { clientHostname } from "../dns/client_name.ts";
@@ -33,6 +31,8 @@ export interface RunningService {
 export interface Facteur {
   services: RunningService[];
   queue: QueueStore;
+  /** Makes the queue manager look at the queue now (postqueue -f; SIGUSR1 in `facteur serve`). */
+  kick(): void;
   /** Stops accepting, lets sessions and deliveries finish, closes the queue. */
   stop(): Promise<void>;
 }
@@ -46,6 +46,8 @@ export interface Daemons {
   resolver: Resolver;
   /** The delivery agents by master.cf service name. */
   transports: Record<string, Transport>;
+  /** Declared delivery services' process_limit (master.cf maxproc), by transport name. */
+  processLimits: Record<string, number>;
 }
 
 /** Opens each table once; every daemon shares it. */
@@ -104,23 +106,15 @@ export function buildDaemons(
   openAllTables(config, openTable, warn);
   const rewrite = new Rewriter(config, { openTable });
   const policyFor = (c: Config) => new Policy(c, { openTable, rewrite });
-  for (const s of config.services.filter((s) => s.enabled)) {
+  for (const s of config.services.filter((s) => s.enabled && !isDeliveryService(s))) {
     const view = config.forService(s);
     policyFor(view);
     readSettings(view, s.processLimit, openTable); // smtpd's own parameters and client lists
   }
   const resolver = resolverFromConfig(config); // dns_nameservers, dns_query_timeout
-  // master.cf's delivery services: smtp, relay (smtp(8) under another name), lmtp, error, discard.
-  const transports: Record<string, Transport> = {
-    local: new LocalTransport(config, { openTable, rewrite }),
-    virtual: new VirtualTransport(config, { openTable }),
-    smtp: new SmtpTransport(config, { resolver }),
-    relay: new SmtpTransport(config, { resolver }, "relay"),
-    lmtp: new LmtpTransport(config, { resolver }),
-    error: new ErrorTransport(),
-    discard: new DiscardTransport(),
-  };
-  return { config, openTable, rewrite, policyFor, resolver, transports };
+  // master.cf's delivery services: the default ones and [services.NAME] command = "smtp", ...
+  const { transports, processLimits } = deliveryServices(config, { openTable, rewrite, resolver });
+  return { config, openTable, rewrite, policyFor, resolver, transports, processLimits };
 }
 
 export async function startFacteur(config: Config): Promise<Facteur> {
@@ -144,7 +138,15 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     queue,
     rewrite: daemons.rewrite,
     transports,
+    processLimits: daemons.processLimits,
     log: logger("qmgr"),
+  });
+
+  // flush(8) for ETRN: fast_flush_domains decides which domains may be flushed.
+  const flush = new FlushService(config, {
+    queue,
+    kick: () => delivery.kick(),
+    openTable: daemons.openTable,
   });
 
   const queueLog = logger("qmgr");
@@ -180,6 +182,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
           clientHostname: view.bool("smtpd_peername_lookup")
             ? (address) => clientHostname(address, resolver)
             : undefined,
+          etrn: (domain) => flush.etrn(domain),
         }, endpoint).catch((e) => {
           throw new ConfigError(
             `service "${service.name}" cannot listen on ${endpoint.host}:${endpoint.port}: ${e.message}`,
@@ -200,6 +203,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
   return {
     services,
     queue,
+    kick: () => delivery.kick(),
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await delivery.stop();

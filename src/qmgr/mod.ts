@@ -8,9 +8,10 @@
  *
  * Several messages are delivered at once: at most `maxActive` messages are
  * claimed and held, at most <transport>_destination_concurrency_limit
- * requests run per destination, and at most default_process_limit per
- * transport (master.cf maxproc). A message is in hand once at a time; its
- * results are recorded together when all its requests are done.
+ * requests run per destination, and at most the transport's process_limit
+ * (master.cf maxproc; default_process_limit unless its [services.NAME] sets
+ * one) per transport. A message is in hand once at a time; its results are
+ * recorded together when all its requests are done.
  */
 import { type Config, PARAMETERS } from "../config/mod.ts";
 import { MailError } from "../errors.ts";
@@ -53,6 +54,8 @@ export interface DeliveryLoopOptions {
   rewrite: { resolve(address: string): Promise<Resolution> };
   /** By master.cf service name: "local", "virtual", ... */
   transports: Record<string, Transport>;
+  /** master.cf maxproc of declared delivery services (0: no limit); others get default_process_limit. */
+  processLimits?: Record<string, number>;
   log?: Logger;
   /** ms since the epoch; default Date.now. */
   clock?: () => number;
@@ -77,7 +80,11 @@ export interface TransportLimits {
  * exists (local_...), else the default_destination_... value: the
  * "transport-specific override" of postconf(5).
  */
-export function transportLimits(config: Config, transport: string): TransportLimits {
+export function transportLimits(
+  config: Config,
+  transport: string,
+  processLimit?: number,
+): TransportLimits {
   const param = (suffix: string) => {
     const specific = `${transport}_destination_${suffix}`;
     return specific in PARAMETERS || config.isSet(specific)
@@ -87,7 +94,7 @@ export function transportLimits(config: Config, transport: string): TransportLim
   return {
     concurrency: config.int(param("concurrency_limit")),
     recipients: config.int(param("recipient_limit")),
-    processes: config.int("default_process_limit"),
+    processes: processLimit ?? config.int("default_process_limit"),
   };
 }
 
@@ -104,6 +111,7 @@ export class DeliveryLoop {
   readonly #queue: QueueStore;
   readonly #rewrite: DeliveryLoopOptions["rewrite"];
   readonly #transports: Record<string, Transport>;
+  readonly #processLimits: Record<string, number>;
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #maxActive: number;
@@ -139,6 +147,7 @@ export class DeliveryLoop {
     this.#queue = options.queue;
     this.#rewrite = options.rewrite;
     this.#transports = options.transports;
+    this.#processLimits = options.processLimits ?? {};
     this.#log = options.log ?? (() => {});
     this.#clock = options.clock ?? Date.now;
     this.#maxActive = Math.max(1, options.maxActive ?? 100);
@@ -307,7 +316,12 @@ export class DeliveryLoop {
 
   #limitsOf(transport: string): TransportLimits {
     let limits = this.#limits.get(transport);
-    if (!limits) this.#limits.set(transport, limits = transportLimits(this.#config, transport));
+    if (!limits) {
+      this.#limits.set(
+        transport,
+        limits = transportLimits(this.#config, transport, this.#processLimits[transport]),
+      );
+    }
     return limits;
   }
 

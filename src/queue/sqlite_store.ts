@@ -102,6 +102,10 @@ const SQL = {
     "UPDATE messages SET queue = 'deferred', next_attempt = ? WHERE id = ? AND queue = 'hold'",
   requeue: `UPDATE messages SET next_attempt = ?
     WHERE id = ? AND queue IN ('incoming', 'deferred')`,
+  // LIKE is ASCII case-insensitive in SQLite: "%@" + domain is the exact domain after the '@'.
+  requeueDomain: `UPDATE messages SET next_attempt = ?
+    WHERE queue IN ('incoming', 'deferred') AND id IN (SELECT message_id FROM recipients
+      WHERE status IN ('pending', 'deferred') AND address LIKE ? ESCAPE '\\')`,
   recoverActive:
     `UPDATE messages SET queue = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END
     WHERE queue = 'active'`,
@@ -206,6 +210,16 @@ export class SqliteQueueStore implements QueueStore {
 
   requeue(id: string): Promise<boolean> {
     return this.#write(() => changed(this.#stmts.requeue.run(Date.now(), id)));
+  }
+
+  requeueDomain(domain: string): Promise<number> {
+    if (typeof domain !== "string" || domain === "" || /[@\s]/.test(domain)) {
+      return Promise.reject(
+        new TypeError(`queue: requeueDomain: bad domain ${JSON.stringify(domain)}`),
+      );
+    }
+    const pattern = "%@" + domain.replace(/[\\%_]/g, (c) => "\\" + c);
+    return this.#write(() => Number(this.#stmts.requeueDomain.run(Date.now(), pattern).changes));
   }
 
   markCorrupt(id: string): Promise<boolean> {

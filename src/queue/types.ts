@@ -149,6 +149,12 @@ export interface QueueStore {
   remove(id: string): Promise<boolean>;
   /** postsuper -r: make an incoming/deferred message due now. False otherwise. */
   requeue(id: string): Promise<boolean>;
+  /**
+   * postqueue -s / ETRN (RFC 1985): make every incoming/deferred message with
+   * a recipient still to be delivered in `domain` (case-insensitive, exact
+   * domain) due now. Resolves with how many messages that made due.
+   */
+  requeueDomain(domain: string): Promise<number>;
   /** Move a message that cannot be processed aside, like Postfix's corrupt queue. */
   markCorrupt(id: string): Promise<boolean>;
   get(id: string): Promise<QueuedMessage | undefined>;

@@ -23,6 +23,7 @@ export const QUEUE_METHODS: ReadonlySet<string> = new Set<QueueMethod>([
   "release",
   "remove",
   "requeue",
+  "requeueDomain",
   "markCorrupt",
   "get",
   "list",

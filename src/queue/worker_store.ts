@@ -128,6 +128,10 @@ export class WorkerQueueStore implements QueueStore {
     return this.#call("requeue", [id]) as Promise<boolean>;
   }
 
+  requeueDomain(domain: string): Promise<number> {
+    return this.#call("requeueDomain", [domain]) as Promise<number>;
+  }
+
   markCorrupt(id: string): Promise<boolean> {
     return this.#call("markCorrupt", [id]) as Promise<boolean>;
   }

@@ -10,13 +10,14 @@ export function announced(settings: SmtpdSettings, keyword: string): boolean {
 }
 
 /** Keyword lines after the greeting line, e.g. ["PIPELINING", "SIZE 10240000", ...]. */
-export function ehloKeywords(settings: SmtpdSettings): string[] {
+export function ehloKeywords(settings: SmtpdSettings, offers: { etrn?: boolean } = {}): string[] {
   const offered: [string, string][] = [
     ["PIPELINING", "PIPELINING"], // RFC 2920
     ["SIZE", settings.messageSizeLimit > 0 ? `SIZE ${settings.messageSizeLimit}` : "SIZE"], // RFC 1870
   ];
   if (!settings.disableVrfy) offered.push(["VRFY", "VRFY"]);
-  // ETRN, STARTTLS and AUTH are announced once they are implemented.
+  if (offers.etrn) offered.push(["ETRN", "ETRN"]); // RFC 1985, when a flush service is wired in
+  // STARTTLS and AUTH are announced once they are implemented.
   offered.push(
     ["ENHANCEDSTATUSCODES", "ENHANCEDSTATUSCODES"], // RFC 2034
     ["8BITMIME", "8BITMIME"], // RFC 6152

@@ -56,13 +56,20 @@ const COMMANDS: Record<string, CommandSpec> = {
   RSET: { run: (s, a) => s.rset(a), junk: true },
   NOOP: { run: (s) => s.ok("250 2.0.0 Ok"), junk: true, last: true },
   VRFY: { run: (s, a) => s.vrfy(a), junk: true, last: true },
-  // ETRN (RFC 1985) needs the queue manager's flush service; not announced yet.
-  ETRN: { run: (s) => s.notImplemented(), junk: true },
+  ETRN: { run: (s, a) => s.etrn(a), junk: true },
   HELP: { run: (s) => s.help(), junk: true, last: true },
   QUIT: { run: (s) => s.quit() },
 };
 
 const BDAT_PIECE = 1024 * 1024;
+
+/** Postfix valid_hostname(): dot-separated labels of letters, digits and hyphens. */
+function isHostname(name: string): boolean {
+  if (name.length === 0 || name.length > 255) return false;
+  return name.split(".").every((label) =>
+    /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)
+  );
+}
 
 export class SmtpSession {
   readonly #conn: Connection;
@@ -234,7 +241,9 @@ export class SmtpSession {
     this.#reset();
     // Postfix keeps ESMTP after a HELO that follows EHLO.
     if (esmtp) this.#ctx.esmtp = true;
-    const lines = esmtp ? [this.#s.myhostname, ...ehloKeywords(this.#s)] : [this.#s.myhostname];
+    const lines = esmtp
+      ? [this.#s.myhostname, ...ehloKeywords(this.#s, { etrn: !!this.#deps.etrn })]
+      : [this.#s.myhostname];
     return await this.ok(multiline(250, lines));
   }
 
@@ -392,6 +401,33 @@ export class SmtpSession {
     if (args === "") return this.fail("501 5.5.4 Syntax: VRFY address");
     // RFC 5321 3.5.3: 252 says nothing about whether the user exists.
     return this.ok("252 2.0.0 Send mail, I'll try my best");
+  }
+
+  /** RFC 1985 ETRN; checks and reply texts of Postfix's smtpd.c etrn_cmd(). */
+  async etrn(args: string): Promise<boolean> {
+    const flush = this.#deps.etrn;
+    if (!flush) return this.notImplemented();
+    if (this.#s.heloRequired && this.#ctx.helo === undefined) {
+      return this.fail("503 5.5.1 Error: send HELO/EHLO first");
+    }
+    if (this.#tx) return this.fail("503 5.5.1 Error: MAIL transaction in progress");
+    const words = args.split(/[ \t]+/).filter((w) => w !== "");
+    if (words.length !== 1) return this.fail("500 5.5.2 Syntax: ETRN domain");
+    // RFC 1985 5: "@domain" and "#queue" forms; Postfix skips one leading non-alphanumeric.
+    const domain = /^[A-Za-z0-9]/.test(words[0]) ? words[0] : words[0].slice(1);
+    if (!isHostname(domain)) return this.fail("501 5.5.4 Error: invalid parameter syntax");
+    let refused: MailError | undefined;
+    try {
+      refused = await flush(domain);
+    } catch (e) {
+      this.#log(`warning: ETRN ${domain}: ${(e as Error).message}`);
+      refused = new MailError(458, "4.3.0", "Unable to queue messages");
+    }
+    if (refused) {
+      this.#log(`reject: ETRN ${domain} from ${this.namaddr}: ${refused.message}`);
+      return this.fail(`${refused.code} ${refused.message}`); // RFC 1985 replies carry no enhanced code in Postfix
+    }
+    return this.ok("250 Queuing started");
   }
 
   help(): Promise<boolean> {

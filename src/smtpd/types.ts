@@ -63,4 +63,10 @@ export interface SmtpdDeps {
   clientHostname?: (address: string) => Promise<string | undefined>;
   /** Opens "type:table" entries of the client lists (default: a fresh openMap). */
   openTable?: OpenTable;
+  /**
+   * RFC 1985 ETRN: deliver the queued mail for `domain` now. Resolves
+   * undefined when started, or the refusal (458/459, Postfix's texts).
+   * Absent: ETRN is neither announced nor accepted.
+   */
+  etrn?: (domain: string) => Promise<MailError | undefined>;
 }

@@ -46,6 +46,9 @@ export class RecordingQueue implements QueueStore {
   requeue(_id: string): Promise<boolean> {
     throw new Error("not used");
   }
+  requeueDomain(_domain: string): Promise<number> {
+    throw new Error("not used");
+  }
   markCorrupt(_id: string): Promise<boolean> {
     throw new Error("not used");
   }
