@@ -6,7 +6,10 @@
  * smtp-source (10 sessions, 4 KiB messages) for accepted and delivered
  * msgs/s; phase 2 measures reply latency with a small client of our own.
  * Rounds alternate the order of the servers; medians are reported with the
- * ratio facteur/Postfix. BENCHMARKS.md explains how to read the results.
+ * ratio facteur/Postfix. Two more phases (--phases): relay throughput through
+ * each server to Postfix's smtp-sink (scripts/bench/relay.ts), and facteur's
+ * queue with 100,000 deferred messages (scripts/bench/queue_scale.ts).
+ * BENCHMARKS.md explains how to read the results.
  */
 import { join } from "node:path";
 import { postfixUnavailable } from "../tests/peers/postfix.ts";
@@ -16,15 +19,25 @@ import { describeProfiles } from "./bench/cpu_profile.ts";
 import { collectEnvironment, type Environment } from "./bench/environment.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
 import { forEachServer, latencyRun, smtpSourceOptions, throughputRun } from "./bench/phases.ts";
+import { measureQueueScale } from "./bench/queue_scale.ts";
+import {
+  RELAY_RECIPIENT,
+  relayRun,
+  type RelayServer,
+  relaySourceOptions,
+  startFacteurRelay,
+  startPostfixRelay,
+} from "./bench/relay.ts";
 import {
   benchmarksEntry,
   type BenchResult,
-  errorsLine,
-  markdownTable,
-  roundsLine,
+  type QueueResult,
+  type RelayResult,
+  resultText,
   type ServerResult,
   toJson,
 } from "./bench/report.ts";
+import { SMTP_SINK, startSink } from "./bench/sink.ts";
 import { type BenchServer, startFacteurServer, startPostfixServer } from "./bench/servers.ts";
 import { SMTP_SOURCE, smtpSourceArgs } from "./bench/smtp_source.ts";
 import { summarizeLatency } from "./bench/stats.ts";
@@ -40,6 +53,8 @@ function emptyResult(): ServerResult {
 
 interface Started {
   servers: Map<BenchServer, ServerResult>;
+  /** Stops both servers now (the relay phase runs without them). */
+  stop(): Promise<void>;
   postfixVersion: string;
   facteur: ServerResult;
   postfix: ServerResult;
@@ -49,7 +64,7 @@ interface Started {
 async function startServers(opts: Options, cleanup: Cleanup, dir: string): Promise<Started> {
   progress("starting Postfix...");
   const postfix = await startPostfixServer();
-  cleanup.add("stop Postfix", postfix.stop);
+  const stops = [cleanup.add("stop Postfix", postfix.stop)];
   progress(`  Postfix ${postfix.version} on 127.0.0.1:${postfix.port}`);
 
   progress("starting facteur...");
@@ -58,7 +73,7 @@ async function startServers(opts: Options, cleanup: Cleanup, dir: string): Promi
   try {
     const flags = opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProf}`] : [];
     const facteur = await startFacteurServer(join(dir, "facteur"), flags);
-    cleanup.add("stop facteur", facteur.stop);
+    stops.push(cleanup.add("stop facteur", facteur.stop));
     progress(`  facteur on 127.0.0.1:${facteur.port}: ${facteur.command}`);
     servers.set(facteur, facteurResult);
   } catch (e) {
@@ -69,6 +84,9 @@ async function startServers(opts: Options, cleanup: Cleanup, dir: string): Promi
   servers.set(postfix, postfixResult);
   return {
     servers,
+    stop: async () => {
+      for (const stop of stops) await stop();
+    },
     postfixVersion: postfix.version,
     facteur: facteurResult,
     postfix: postfixResult,
@@ -129,23 +147,122 @@ async function latencyPhase(opts: Options, cleanup: Cleanup, s: Started): Promis
   }
 }
 
+/** The smtp-source command line for the report, PORT for the port (given as 0). */
+function commandLine(args: string[]): string {
+  return [SMTP_SOURCE.split("/").pop()!, ...args].join(" ").replace(/:0$/, ":PORT");
+}
+
+async function receivePhases(opts: Options, cleanup: Cleanup, dir: string) {
+  const started = await startServers(opts, cleanup, dir);
+  await throughputPhase(opts, cleanup, started);
+  await latencyPhase(opts, cleanup, started);
+  cleanup.throwIfInterrupted();
+  await started.stop();
+  return started;
+}
+
+/** smtp-source → each server → smtp-sink, rounds alternating the order. */
+async function relayPhase(
+  opts: Options,
+  cleanup: Cleanup,
+  dir: string,
+): Promise<{ relay: RelayResult; postfixVersion: string }> {
+  progress("relay phase: starting smtp-sink...");
+  const sink = await startSink();
+  cleanup.add("stop smtp-sink", sink.stop);
+  progress(`  smtp-sink (PID ${sink.pid}) on 127.0.0.1:${sink.port}`);
+  const relay: RelayResult = {
+    messages: opts.relayMessages,
+    smtpSource: commandLine(smtpSourceArgs(relaySourceOptions(opts, 0))),
+    facteur: [],
+    postfix: [],
+  };
+  const servers: RelayServer[] = [];
+  let postfixVersion = "unknown";
+  try {
+    const postfix = await startPostfixRelay(sink.port);
+    cleanup.add("stop Postfix (relay)", postfix.stop);
+    postfixVersion = postfix.version;
+    progress(`  Postfix ${postfix.version} on 127.0.0.1:${postfix.port}, relayhost the sink`);
+    servers.push(postfix);
+  } catch (e) {
+    relay.postfixError = (e as Error).message.replace(/\n/g, " | ");
+  }
+  try {
+    const facteur = await startFacteurRelay(join(dir, "facteur-relay"), sink.port);
+    cleanup.add("stop facteur (relay)", facteur.stop);
+    progress(`  facteur on 127.0.0.1:${facteur.port}, relayhost the sink`);
+    servers.push(facteur);
+  } catch (e) {
+    relay.facteurError = (e as Error).message.replace(/\n/g, " | ");
+  }
+  progress(
+    `relay: ${opts.rounds} rounds of ${opts.relayMessages} messages to ${RELAY_RECIPIENT}, ` +
+      `${opts.sessions} smtp-source sessions`,
+  );
+  for (let round = 0; round < opts.rounds; round++) {
+    const order = round % 2 ? [...servers].reverse() : servers;
+    for (const server of order) {
+      const errorKey = server.name === "facteur" ? "facteurError" : "postfixError";
+      if (relay[errorKey]) continue;
+      cleanup.throwIfInterrupted();
+      try {
+        const rate = await relayRun(server, sink, opts, cleanup);
+        relay[server.name === "facteur" ? "facteur" : "postfix"].push(rate);
+        progress(
+          `  round ${round + 1}/${opts.rounds} ${server.name.padEnd(7)} relayed ${perSecond(rate)}`,
+        );
+      } catch (e) {
+        cleanup.throwIfInterrupted();
+        relay[errorKey] = (e as Error).message;
+        const log = (await server.logTail().catch(() => "")).trim().split("\n").slice(-10);
+        progress(`  ${server.name} failed: ${relay[errorKey]}\n  its log ends:\n${log.join("\n")}`);
+        // Its queue would keep feeding the sink and skew the other server's count.
+        await server.stop();
+      }
+    }
+  }
+  return { relay, postfixVersion };
+}
+
+/** facteur with an empty queue, 1,000 and opts.queueMessages deferred messages. */
+async function queuePhase(opts: Options, dir: string): Promise<QueueResult> {
+  const sizes = [...new Set([0, Math.min(1000, opts.queueMessages), opts.queueMessages])];
+  const result: QueueResult = { points: [] };
+  progress(`queue phase: facteur with ${sizes.join(", ")} deferred messages`);
+  try {
+    for (const size of sizes) {
+      const point = await measureQueueScale(join(dir, `queue-${size}`), size);
+      result.points.push(point);
+      progress(
+        `  ${size} deferred: filled in ${(point.fillMs / 1000).toFixed(1)} s, claim pass ` +
+          `${Number.isNaN(point.claimMs) ? "–" : ms(point.claimMs)}, ` +
+          `RSS ${(point.rssKiB / 1024).toFixed(1)} MiB`,
+      );
+      await Deno.remove(join(dir, `queue-${size}`), { recursive: true });
+    }
+  } catch (e) {
+    result.error = (e as Error).message.replace(/\n/g, " | ");
+    progress(`  failed: ${result.error}`);
+  }
+  return result;
+}
+
 async function benchmark(opts: Options, cleanup: Cleanup, env: Environment): Promise<BenchResult> {
   const dir = await Deno.makeTempDir({ prefix: "facteur-vs-postfix-" });
   cleanup.add(
     `remove ${dir}`,
     () => opts.keep ? progress(`kept ${dir}`) : Deno.remove(dir, { recursive: true }),
   );
-  const started = await startServers(opts, cleanup, dir);
-  await throughputPhase(opts, cleanup, started);
-  await latencyPhase(opts, cleanup, started);
+  const phases = [...opts.phases];
+  const receive = opts.phases.has("receive") ? await receivePhases(opts, cleanup, dir) : null;
+  const relay = opts.phases.has("relay") ? await relayPhase(opts, cleanup, dir) : null;
   cleanup.throwIfInterrupted();
-  const smtpSource = [
-    SMTP_SOURCE.split("/").pop()!,
-    ...smtpSourceArgs(smtpSourceOptions(opts, 0, opts.messages)),
-  ]
-    .join(" ").replace(/:0$/, ":PORT");
+  const queue = opts.phases.has("queue") ? await queuePhase(opts, dir) : undefined;
+  cleanup.throwIfInterrupted();
   return {
     command: ["deno task bench", ...Deno.args].join(" "),
+    phases,
     settings: {
       messages: opts.messages,
       rounds: opts.rounds,
@@ -153,12 +270,14 @@ async function benchmark(opts: Options, cleanup: Cleanup, env: Environment): Pro
       size: opts.size,
       latencyMessages: opts.latencyMessages,
       reuseConnections: opts.reuseConnections,
-      smtpSource,
+      smtpSource: commandLine(smtpSourceArgs(smtpSourceOptions(opts, 0, opts.messages))),
     },
     environment: env,
-    postfixVersion: started.postfixVersion,
-    facteur: started.facteur,
-    postfix: started.postfix,
+    postfixVersion: receive?.postfixVersion ?? relay?.postfixVersion ?? "not run",
+    facteur: receive?.facteur ?? emptyResult(),
+    postfix: receive?.postfix ?? emptyResult(),
+    relay: relay?.relay,
+    queue,
   };
 }
 
@@ -174,11 +293,15 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const unavailable = postfixUnavailable() ??
-    await Deno.stat(SMTP_SOURCE).then(
+  const needsPostfix = opts.phases.has("receive") || opts.phases.has("relay");
+  const tools = [SMTP_SOURCE, ...(opts.phases.has("relay") ? [SMTP_SINK] : [])];
+  let unavailable = needsPostfix ? postfixUnavailable() : null;
+  for (const tool of needsPostfix ? tools : []) {
+    unavailable ??= await Deno.stat(tool).then(
       () => null,
-      () => `${SMTP_SOURCE} not found: apt-get install postfix`,
+      () => `${tool} not found: apt-get install postfix`,
     );
+  }
   if (unavailable) {
     console.error(`bench: ${unavailable}`);
     return 1;
@@ -207,15 +330,12 @@ async function main(): Promise<number> {
   await cleanup.run();
 
   if (opts.json) console.log(toJson(result));
-  else {
-    const errors = errorsLine(result);
-    console.log(
-      `\n${markdownTable(result)}\n\n${roundsLine(result)}${errors ? `\n\n${errors}` : ""}`,
-    );
-  }
+  else console.log(`\n${resultText(result)}`);
   if (opts.write) progress(`appended to ${await appendBenchmarks(benchmarksEntry(result))}`);
   if (opts.cpuProf) progress(`\n${await describeProfiles(opts.cpuProf)}`);
-  return result.facteur.error || result.postfix.error ? 1 : 0;
+  const failed = result.facteur.error || result.postfix.error || result.relay?.facteurError ||
+    result.relay?.postfixError || result.queue?.error;
+  return failed ? 1 : 0;
 }
 
 Deno.exit(await main());

@@ -4,8 +4,11 @@ import { resolve } from "node:path";
 
 export const USAGE = `Usage: deno task bench [options]
 
+  --phases LIST          comma-separated, of receive, relay, queue (default: all)
   --messages N           messages per smtp-source run (default 5000)
-  --rounds R             throughput and latency rounds, servers alternating (default 3)
+  --relay-messages N     messages per relay run, smtp-source → server → smtp-sink (default 3000)
+  --queue-messages N     deferred messages in the big-queue measurement (default 100000)
+  --rounds R             receive and relay rounds, servers alternating (default 3)
   --sessions S           parallel SMTP sessions (default 10)
   --size BYTES           message body size (default 4096)
   --latency-messages M   messages per session in the latency phase (default 200)
@@ -18,7 +21,13 @@ export const USAGE = `Usage: deno task bench [options]
   --write                append the results to BENCHMARKS.md
   -h, --help             this text`;
 
+export type Phase = "receive" | "relay" | "queue";
+export const PHASES: readonly Phase[] = ["receive", "relay", "queue"];
+
 export interface Options {
+  phases: Set<Phase>;
+  relayMessages: number;
+  queueMessages: number;
   messages: number;
   rounds: number;
   sessions: number;
@@ -40,7 +49,10 @@ export function parseOptions(args: string[]): Options | null {
     strict: true,
     allowPositionals: true,
     options: {
+      phases: { type: "string", default: PHASES.join(",") },
       messages: { type: "string", default: "5000" },
+      "relay-messages": { type: "string", default: "3000" },
+      "queue-messages": { type: "string", default: "100000" },
       rounds: { type: "string", default: "3" },
       sessions: { type: "string", default: "10" },
       size: { type: "string", default: "4096" },
@@ -66,6 +78,9 @@ export function parseOptions(args: string[]): Options | null {
     return n;
   };
   return {
+    phases: parsePhases(values.phases),
+    relayMessages: int("relay-messages", 1),
+    queueMessages: int("queue-messages", 1),
     messages: int("messages", 1),
     rounds: int("rounds", 1),
     sessions: int("sessions", 1),
@@ -79,4 +94,15 @@ export function parseOptions(args: string[]): Options | null {
     json: values.json,
     write: values.write,
   };
+}
+
+function parsePhases(text: string): Set<Phase> {
+  const names = text.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  for (const name of names) {
+    if (!PHASES.includes(name as Phase)) {
+      throw new Error(`--phases: unknown phase "${name}" (known: ${PHASES.join(", ")})`);
+    }
+  }
+  if (!names.length) throw new Error(`--phases needs at least one of ${PHASES.join(", ")}`);
+  return new Set(names as Phase[]);
 }

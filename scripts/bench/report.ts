@@ -1,5 +1,7 @@
 /** Benchmark results as a markdown table, as JSON, and as a BENCHMARKS.md entry. */
 import type { Environment } from "./environment.ts";
+import type { Phase } from "./options.ts";
+import type { QueueScalePoint } from "./queue_scale.ts";
 import { type LatencySummary, median, ratio } from "./stats.ts";
 
 export interface ServerResult {
@@ -26,13 +28,34 @@ export interface Settings {
   smtpSource: string;
 }
 
+/** Relay phase: msgs/s per round, smtp-source → server → smtp-sink. */
+export interface RelayResult {
+  messages: number;
+  /** The smtp-source command line, with PORT for the port. */
+  smtpSource: string;
+  facteur: number[];
+  postfix: number[];
+  facteurError?: string;
+  postfixError?: string;
+}
+
+/** Big-queue phase (facteur only): one point per queue size, the smallest first. */
+export interface QueueResult {
+  points: QueueScalePoint[];
+  error?: string;
+}
+
 export interface BenchResult {
   command: string;
+  phases: Phase[];
   settings: Settings;
   environment: Environment;
   postfixVersion: string;
+  /** Receive phase (empty when it did not run). */
   facteur: ServerResult;
   postfix: ServerResult;
+  relay?: RelayResult;
+  queue?: QueueResult;
 }
 
 export interface Summary {
@@ -105,18 +128,78 @@ export function roundsLine(result: BenchResult): string {
 }
 
 export function errorsLine(result: BenchResult): string {
-  return (["facteur", "postfix"] as const)
+  const receive = (["facteur", "postfix"] as const)
     .filter((k) => result[k].error)
-    .map((k) => `${k === "facteur" ? "facteur" : "Postfix"} failed: ${result[k].error}`)
-    .join("\n");
+    .map((k) => `${k === "facteur" ? "facteur" : "Postfix"} failed: ${result[k].error}`);
+  const relay = result.relay;
+  const others = [
+    relay?.facteurError && `relay: facteur failed: ${relay.facteurError}`,
+    relay?.postfixError && `relay: Postfix failed: ${relay.postfixError}`,
+    result.queue?.error && `queue: failed: ${result.queue.error}`,
+  ].filter((line): line is string => !!line);
+  return [...receive, ...others].join("\n");
+}
+
+export function relayTable(relay: RelayResult): string {
+  const f = median(relay.facteur);
+  const p = median(relay.postfix);
+  return [
+    "| | facteur | Postfix | facteur/Postfix |",
+    "|---|---:|---:|---:|",
+    `| relayed msgs/s, until the sink has all ${relay.messages} (median of ${
+      Math.max(relay.facteur.length, relay.postfix.length)
+    }) | ${fmt(f, 0)} | ${fmt(p, 0)} | ${fmt(ratio(f, p), 2)} |`,
+  ].join("\n");
+}
+
+export function relayRoundsLine(relay: RelayResult): string {
+  const list = (vs: number[]) => vs.length ? vs.map((v) => fmt(v, 0)).join(", ") : "–";
+  return `- relayed msgs/s per round: facteur ${list(relay.facteur)}; Postfix ${
+    list(relay.postfix)
+  }.`;
+}
+
+/** Columns: each queue size, then the largest over the smallest non-empty one. */
+export function queueTable(queue: QueueResult): string {
+  const points = queue.points;
+  const filled = points.filter((p) => p.deferred > 0);
+  const small = filled[0];
+  const big = filled[filled.length - 1];
+  const label = (n: number) => n === 0 ? "empty" : `${n.toLocaleString("en-US")} deferred`;
+  const last = small && big && small !== big
+    ? [`${big.deferred.toLocaleString("en-US")}/${small.deferred.toLocaleString("en-US")}`]
+    : [];
+  const row = (name: string, value: (p: QueueScalePoint) => number, digits: number) => {
+    const cells = points.map((p) => fmt(value(p), digits));
+    const r = last.length ? [fmt(ratio(value(big), value(small)), 2)] : [];
+    return `| ${name} | ${[...cells, ...r].join(" | ")} |`;
+  };
+  return [
+    `| | ${[...points.map((p) => label(p.deferred)), ...last].join(" | ")} |`,
+    `|---|${[...points, ...last].map(() => "---:").join("|")}|`,
+    row("scheduling pass: claimDue(now, 100), nothing due (ms, median)", (p) => p.claimMs, 3),
+    row("facteur serve RSS after start (MiB)", (p) => p.rssKiB / 1024, 1),
+    row("filling the queue through the API (s)", (p) => p.fillMs / 1000, 1),
+  ].join("\n");
+}
+
+/** The text shown after the run: one table per phase that ran, then failures. */
+export function resultText(result: BenchResult): string {
+  const parts: string[] = [];
+  if (result.phases.includes("receive")) {
+    parts.push(markdownTable(result), roundsLine(result));
+  }
+  if (result.relay) parts.push(relayTable(result.relay), relayRoundsLine(result.relay));
+  if (result.queue?.points.length) parts.push(queueTable(result.queue));
+  const errors = errorsLine(result);
+  if (errors) parts.push(errors);
+  return parts.join("\n\n");
 }
 
 /** The section appended to BENCHMARKS.md by --write. */
 export function benchmarksEntry(result: BenchResult): string {
   const env = result.environment;
-  const s = result.settings;
   const gib = (env.memoryBytes / 2 ** 30).toFixed(1);
-  const errors = errorsLine(result);
   return [
     `## ${env.date}`,
     "",
@@ -127,24 +210,52 @@ export function benchmarksEntry(result: BenchResult): string {
     `${env.loadAverage.map((l) => l.toFixed(2)).join(", ")}. ` +
     `Deno ${env.deno}, Postfix ${result.postfixVersion}, facteur ${env.facteur} (git ${env.git}).`,
     "",
-    `Throughput: \`${s.smtpSource}\` against each server, ${s.rounds} rounds alternating ` +
-    `the order, medians. Latency: ${s.sessions} sessions × ${s.latencyMessages} messages of ` +
-    `${s.size} bytes per server and round: end-of-data reply from writing the final "." to ` +
-    `reading the 250; transaction from writing MAIL to that 250.`,
-    "",
-    markdownTable(result),
-    "",
-    roundsLine(result),
-    ...(errors ? ["", errors] : []),
+    ...phaseDescriptions(result).flatMap((d) => [d, ""]),
+    resultText(result),
     "",
   ].join("\n");
+}
+
+function phaseDescriptions(result: BenchResult): string[] {
+  const s = result.settings;
+  const out: string[] = [];
+  if (result.phases.includes("receive")) {
+    out.push(
+      `Throughput: \`${s.smtpSource}\` against each server, ${s.rounds} rounds alternating ` +
+        `the order, medians. Latency: ${s.sessions} sessions × ${s.latencyMessages} messages of ` +
+        `${s.size} bytes per server and round: end-of-data reply from writing the final "." to ` +
+        `reading the 250; transaction from writing MAIL to that 250.`,
+    );
+  }
+  if (result.relay) {
+    out.push(
+      `Relay: \`${result.relay.smtpSource}\` against each server, both relaying to ` +
+        `\`relayhost = [127.0.0.1]:SINKPORT\` where Postfix's \`smtp-sink -c\` counts the ` +
+        `messages; msgs/s from starting smtp-source until the sink has all ` +
+        `${result.relay.messages}, ${s.rounds} rounds alternating the order, medians.`,
+    );
+  }
+  if (result.queue) {
+    out.push(
+      "Big queue (facteur only): a data directory filled through the queue API with deferred " +
+        "messages (next attempt a year away); the scheduling pass is the delivery loop's claim, " +
+        "`claimDue(now, 100)` finding nothing due, timed in-process; RSS is `facteur serve`'s " +
+        "VmRSS 3 s after it listens on that directory (relayhost a dead port, backoffs 1d).",
+    );
+  }
+  return out;
 }
 
 export function toJson(result: BenchResult): string {
   return JSON.stringify(
     {
       ...result,
-      summary: { facteur: summarize(result.facteur), postfix: summarize(result.postfix) },
+      summary: {
+        facteur: summarize(result.facteur),
+        postfix: summarize(result.postfix),
+        relay: result.relay &&
+          { facteur: median(result.relay.facteur), postfix: median(result.relay.postfix) },
+      },
     },
     (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v,
     2,
