@@ -265,7 +265,7 @@ export class SmtpSession {
         // The message is delivered already; a QUIT problem changes nothing.
       }
     }
-    this.#wire.close();
+    await this.#wire.close();
   }
 
   /** Refusals decided before sending anything: SIZE (RFC 1870), SMTPUTF8 (RFC 6531). */

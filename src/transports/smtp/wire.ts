@@ -126,14 +126,26 @@ export class ClientWire {
     });
   }
 
-  /** Half-closes and lets the socket go. */
-  close(): void {
-    if (this.#closed) return;
+  /**
+   * Half-closes and resolves once the connection is gone, so a delivery slot
+   * is given back only when its connection really ended (the destination's
+   * concurrency limit counts connections). A server that never closes its
+   * side is not waited for more than a second.
+   */
+  close(): Promise<void> {
     const socket = this.#socket;
-    socket.end();
-    // A server that never closes its side is not waited for.
-    const timer = setTimeout(() => socket.destroy(), 1000);
-    socket.once("close", () => clearTimeout(timer));
+    if (this.#closed || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 1000);
+      socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.end();
+    });
   }
 
   destroy(): void {
