@@ -307,6 +307,27 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
     "destinations eligible for ETRN / flush --domain",
   ),
 
+  // smtp(8) connection cache (scache(8) on demand): reuse a connection for the next delivery.
+  smtp_connection_cache_on_demand: p(
+    "bool",
+    "yes",
+    "park an open connection after a delivery for the next one to the same destination",
+  ),
+  smtp_connection_cache_time_limit: p("time", "2s", "time a parked connection may stay idle", {
+    unit: "s",
+  }),
+  smtp_connection_reuse_time_limit: p(
+    "time",
+    "300s",
+    "time since it opened after which a connection is no longer reused",
+    { unit: "s" },
+  ),
+  smtp_connection_reuse_count_limit: p(
+    "int",
+    "0",
+    "deliveries a connection may carry before it is closed (0: no limit)",
+  ),
+
   // facteur's own state: the SQLite queue and index, and by default the mailboxes.
   data_directory: p("path", "/var/lib/facteur", "directory holding facteur's state"),
 };

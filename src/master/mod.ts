@@ -207,6 +207,8 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await delivery.stop();
+      // Parked SMTP connections say QUIT (postconf(5) smtp_connection_cache_on_demand).
+      await Promise.all(Object.values(transports).map((t) => t.close?.()));
       await queue.close();
       log("stopped");
     },

@@ -39,7 +39,11 @@ export function deliveryAgent(
 ): Transport {
   const agent = agentFor(command, name, config, deps);
   if (agent.name === name) return agent;
-  return { name, deliver: (req) => agent.deliver(req) };
+  return {
+    name,
+    deliver: (req) => agent.deliver(req),
+    close: () => agent.close?.() ?? Promise.resolve(),
+  };
 }
 
 function agentFor(

@@ -36,4 +36,6 @@ export interface Transport {
   name: string;
   /** Never rejects for a recipient-level problem: that is a "deferred" or "bounced" result. */
   deliver(req: DeliveryRequest): Promise<RecipientResult[]>;
+  /** Server stop: let go of what outlives a delivery (smtp(8)'s parked connections). */
+  close?(): Promise<void>;
 }

@@ -185,6 +185,7 @@ export class SmtpSession {
   #lmtp: boolean;
   #transactions = 0;
   #broken = false;
+  #lostBeforeMail = false;
 
   private constructor(
     wire: ClientWire,
@@ -204,6 +205,24 @@ export class SmtpSession {
   /** The connection is unusable (I/O failure, timeout): only close() remains. */
   get broken(): boolean {
     return this.#broken;
+  }
+
+  /** Still connected: the server has not closed it while it sat idle. */
+  get open(): boolean {
+    return !this.#broken && this.#wire.open;
+  }
+
+  /** TLS is active on the connection (part of a cached connection's identity). */
+  get tls(): boolean {
+    return this.#wire.tls;
+  }
+
+  /**
+   * The last send() failed at RSET, before any MAIL FROM: nothing was
+   * delivered, so a reused connection's failure may be retried on a new one.
+   */
+  get lostBeforeMail(): boolean {
+    return this.#lostBeforeMail;
   }
 
   static async open(
@@ -244,12 +263,15 @@ export class SmtpSession {
     }
     const refused = this.#checkMessage(message);
     if (refused) return all(refused);
+    let reset = this.#transactions++ === 0;
     try {
-      if (this.#transactions++ > 0) await this.#rset();
+      if (!reset) await this.#rset();
+      reset = true;
       return await this.#transaction(message);
     } catch (e) {
       this.#broken = true;
       this.#wire.destroy();
+      this.#lostBeforeMail = !reset;
       const phase = e instanceof Phase ? e.what : "sending message body";
       return all(ioFailure(e instanceof Phase ? e.cause : e, this.#server, phase));
     }

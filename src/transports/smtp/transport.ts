@@ -23,17 +23,35 @@ import type { DeliveryRequest, RecipientResult, Transport } from "../types.ts";
 import {
   deliverSmtp,
   failAll,
+  relayName,
   type SmtpMessage,
   type SmtpOutcome,
+  SmtpSession,
   type SmtpSettings,
   type SmtpTarget,
 } from "./client.ts";
+import { ConnectionCache } from "./connection_cache.ts";
 import { smtpSettings } from "./settings.ts";
 
 export interface SmtpTransportDeps {
   resolver: Resolver;
-  /** Test hook: one delivery over one connection. Default: deliverSmtp. */
+  /** Test hook: one delivery over one connection (no connection cache). */
   deliver?: typeof deliverSmtp;
+}
+
+/** The connection cache from postconf(5) smtp_connection_*; undefined when off. */
+function connectionCache(config: Config): ConnectionCache | undefined {
+  if (!config.bool("smtp_connection_cache_on_demand")) return undefined;
+  return new ConnectionCache({
+    idleMs: config.time("smtp_connection_cache_time_limit") * 1000,
+    reuseMs: config.time("smtp_connection_reuse_time_limit") * 1000,
+    reuseCount: config.int("smtp_connection_reuse_count_limit"),
+  });
+}
+
+/** A cached connection's identity: the request's nexthop and the address it went to. */
+function cacheKey(nexthop: string, target: SmtpTarget): string {
+  return `${nexthop} ${relayName(target)}`;
 }
 
 /** smtp(8); master.cf's "relay" service is the same program under another name. */
@@ -43,7 +61,8 @@ export class SmtpTransport implements Transport {
   readonly #port: number;
   readonly #families: Family[];
   readonly #resolver: Resolver;
-  readonly #deliver: typeof deliverSmtp;
+  readonly #deliver: typeof deliverSmtp | undefined;
+  readonly #cache: ConnectionCache | undefined;
 
   constructor(config: Config, deps: SmtpTransportDeps, name = "smtp") {
     this.name = name;
@@ -51,7 +70,18 @@ export class SmtpTransport implements Transport {
     this.#port = tcpPortParameter(config, "smtp_tcp_port");
     this.#families = familiesFromInetProtocols(config.list("inet_protocols"));
     this.#resolver = deps.resolver;
-    this.#deliver = deps.deliver ?? deliverSmtp;
+    this.#deliver = deps.deliver;
+    this.#cache = deps.deliver ? undefined : connectionCache(config);
+  }
+
+  /** Parked connections (tests). */
+  get cachedConnections(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** Server stop: QUIT every parked connection. */
+  async close(): Promise<void> {
+    await this.#cache?.close();
   }
 
   async deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
@@ -70,7 +100,42 @@ export class SmtpTransport implements Transport {
       address: d.address,
       port: d.port,
     }));
-    return await tryTargets(targets, req, (t, m) => this.#deliver(t, m, this.#settings));
+    return await tryTargets(targets, req, (t, m) => this.#attempt(req.nexthop, t, m));
+  }
+
+  #attempt(nexthop: string, target: SmtpTarget, message: SmtpMessage): Promise<SmtpOutcome> {
+    if (this.#deliver) return this.#deliver(target, message, this.#settings);
+    if (!this.#cache) return deliverSmtp(target, message, this.#settings);
+    return this.#cached(this.#cache, cacheKey(nexthop, target), target, message);
+  }
+
+  /**
+   * One delivery over a parked connection when there is one, else a new
+   * one; the connection is parked again afterwards. A parked connection
+   * lost before MAIL FROM (the server timed it out) delivered nothing: the
+   * message goes over a new connection instead, and that is no failure.
+   */
+  async #cached(
+    cache: ConnectionCache,
+    key: string,
+    target: SmtpTarget,
+    message: SmtpMessage,
+  ): Promise<SmtpOutcome> {
+    const reused = cache.take(key);
+    if (reused) {
+      const results = await reused.session.send(message);
+      if (!reused.session.lostBeforeMail) {
+        await cache.park(key, { ...reused, uses: reused.uses + 1 });
+        return { kind: "done", results, relay: reused.session.relay };
+      }
+      await reused.session.close();
+    }
+    const openedAt = Date.now();
+    const session = await SmtpSession.open(target, this.#settings);
+    if (!(session instanceof SmtpSession)) return session;
+    const results = await session.send(message);
+    await cache.park(key, { session, openedAt, uses: 1 });
+    return { kind: "done", results, relay: session.relay };
   }
 }
 

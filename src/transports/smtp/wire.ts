@@ -71,6 +71,13 @@ export class ClientWire {
     return this.#tls;
   }
 
+  /** False once the server closed the connection (an idle one it timed out) or it failed. */
+  get open(): boolean {
+    // Anything the server said meanwhile (a 421 before closing) also ends its use.
+    return !this.#closed && !this.#reader.ended && this.#reader.buffered === 0 &&
+      !this.#socket.destroyed;
+  }
+
   /** Reads one complete reply (RFC 5321 4.2.1 multi-line form). */
   async readReply(timeoutMs: number): Promise<Reply> {
     const lines: ReplyLine[] = [];

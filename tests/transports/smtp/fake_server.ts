@@ -15,6 +15,8 @@ export interface FakeOptions {
   mailReply?: string;
   rcptReply?: (address: string) => string;
   dataReply?: string;
+  /** The reply to RSET; a 421 one also closes the connection (RFC 5321 3.8). */
+  rsetReply?: string;
   /** One reply per accepted recipient for LMTP; the first one for SMTP. */
   dotReplies?: string[];
   /** Stop answering (keep the connection open) when this verb arrives; "." = after the body. */
@@ -32,6 +34,12 @@ export interface Fake {
   pipelined: string[];
   /** The DATA bytes as received (dot-stuffed, up to and including the final "."). */
   bodies: Uint8Array[];
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Connections open now. */
+  readonly open: number;
+  /** Closes every open connection without a word (as a server timing out idle clients does). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -43,7 +51,9 @@ export async function startFake(options: FakeOptions = {}): Promise<Fake> {
   const bodies: Uint8Array[] = [];
   const pipelined: string[] = [];
   const connections = new Set<Connection>();
+  let accepted = 0;
   const server: Server = createServer((socket) => {
+    accepted++;
     const conn = new Connection(socket);
     connections.add(conn);
     serve(conn, options, { commands, bodies, pipelined }).catch(() => {}).finally(() => {
@@ -58,6 +68,15 @@ export async function startFake(options: FakeOptions = {}): Promise<Fake> {
     commands,
     bodies,
     pipelined,
+    get accepted() {
+      return accepted;
+    },
+    get open() {
+      return connections.size;
+    },
+    dropConnections: () => {
+      for (const c of connections) c.destroy();
+    },
     close: () => {
       for (const c of connections) c.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -130,7 +149,8 @@ async function serve(conn: Connection, o: FakeOptions, { commands, bodies, pipel
       }
       case "RSET":
         accepted = 0;
-        await reply("250 2.0.0 Ok");
+        await reply(o.rsetReply ?? "250 2.0.0 Ok");
+        if (o.rsetReply?.startsWith("421")) return;
         break;
       case "QUIT":
         await reply("221 2.0.0 Bye");
