@@ -10,6 +10,7 @@ import type { Socket } from "node:net";
 import { TLSSocket, type TLSSocketOptions } from "node:tls";
 import { EndOfInputError, type Line, LineReader, type Overflow } from "./line_reader.ts";
 import { normalizeAddress } from "../maps/ip.ts";
+import { followSocket } from "./socket_events.ts";
 
 /** A read or write waited longer than the idle timeout. */
 export class TimeoutError extends Error {
@@ -214,26 +215,18 @@ export class Connection {
   }
 
   #attach(socket: Socket): () => void {
-    const onData = (chunk: Uint8Array) => {
-      this.#reader.push(chunk);
-      if (this.#deadline && !this.#perRecord) this.#armTimer();
-    };
-    const onEnd = () => this.#reader.end();
-    const onError = (e: Error) => {
-      this.#socketError ??= e;
-      this.#reader.end();
-    };
-    const onClose = () => this.#onClose();
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("error", onError);
-    socket.on("close", onClose);
-    return () => {
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    };
+    return followSocket(socket, {
+      data: (chunk) => {
+        this.#reader.push(chunk);
+        if (this.#deadline && !this.#perRecord) this.#armTimer();
+      },
+      end: () => this.#reader.end(),
+      error: (e) => {
+        this.#socketError ??= e;
+        this.#reader.end();
+      },
+      close: () => this.#onClose(),
+    });
   }
 
   /** Runs a read with the idle timer armed; the reader fails on timeout. */

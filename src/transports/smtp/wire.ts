@@ -11,6 +11,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { isIP } from "node:net";
 import { EndOfInputError, LineReader } from "../../net/line_reader.ts";
 import { TimeoutError } from "../../net/connection.ts";
+import { followSocket } from "../../net/socket_events.ts";
 import { makeReply, parseReplyLine, type Reply, type ReplyLine } from "./reply.ts";
 
 export { EndOfInputError, TimeoutError };
@@ -160,23 +161,15 @@ export class ClientWire {
   }
 
   #attach(socket: Socket): () => void {
-    const onData = (chunk: Uint8Array) => this.#reader.push(chunk);
-    const onEnd = () => this.#reader.end();
-    const onError = () => this.#reader.end();
-    const onClose = () => {
-      this.#closed = true;
-      this.#reader.end();
-    };
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("error", onError);
-    socket.on("close", onClose);
-    return () => {
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    };
+    return followSocket(socket, {
+      data: (chunk) => this.#reader.push(chunk),
+      end: () => this.#reader.end(),
+      error: () => this.#reader.end(),
+      close: () => {
+        this.#closed = true;
+        this.#reader.end();
+      },
+    });
   }
 
   async #timed<T>(timeoutMs: number, read: () => Promise<T>): Promise<T> {
