@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { makeTestCertificate } from "../peers/certificate.ts";
 import { connect as tlsConnect } from "node:tls";
 import { connect as netConnect, type Socket } from "node:net";
-import { join } from "node:path";
 import { Connection, TimeoutError } from "../../src/net/connection.ts";
 import { listen } from "../../src/net/listener.ts";
 import { requirePeer } from "../peers.ts";
@@ -185,43 +185,8 @@ Deno.test("close() stops accepting and cuts sessions still open after the grace 
   assert.equal(sessions, 1);
 });
 
-/** A self-signed certificate made with openssl; undefined when openssl is missing. */
-async function makeCertificate(): Promise<{ key: string; cert: string } | undefined> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ], // deno-fmt-ignore
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-    return {
-      key: await Deno.readTextFile(join(dir, "key.pem")),
-      cert: await Deno.readTextFile(join(dir, "cert.pem")),
-    };
-  } catch {
-    return undefined;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 const openssl = requirePeer("openssl", "openssl");
-const certificate = openssl.ignore ? undefined : await makeCertificate();
+const certificate = openssl.ignore ? undefined : await makeTestCertificate();
 
 Deno.test({
   name: "upgradeToTls switches in place and drops plaintext pipelined before the handshake",

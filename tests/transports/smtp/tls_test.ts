@@ -1,41 +1,11 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { makeTestCertificate } from "../../peers/certificate.ts";
 import { deliverSmtp, type SmtpSettings } from "../../../src/transports/smtp/client.ts";
 import { startFake } from "./fake_server.ts";
 import { requirePeer } from "../../peers.ts";
 
-/** A self-signed certificate; undefined when openssl failed. */
-async function makeCertificate(): Promise<{ key: string; cert: string } | undefined> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const args = [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=mx.example.test",
-    ];
-    const out = await new Deno.Command("openssl", {
-      args: [...args, "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-    return {
-      key: await Deno.readTextFile(join(dir, "key.pem")),
-      cert: await Deno.readTextFile(join(dir, "cert.pem")),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 const openssl = requirePeer("openssl", "openssl");
-const tls = openssl.ignore ? undefined : await makeCertificate();
+const tls = openssl.ignore ? undefined : await makeTestCertificate("mx.example.test");
 
 function settings(level: string): SmtpSettings {
   const t = 5000;
