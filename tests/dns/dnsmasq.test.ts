@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { MailError } from "../../src/errors.ts";
 import { resolveNexthop } from "../../src/dns/nexthop.ts";
 import { createResolver, type Resolver } from "../../src/dns/resolver.ts";
-import { findPeer, requirePeer } from "../peers.ts";
+import { requirePeer } from "../peers.ts";
+import { startDnsmasq as startServerOnPort } from "../peers/dnsmasq.ts";
 
 const RECORDS = [
   "--local=/test/", // authoritative for .test: unknown names are NXDOMAIN
@@ -38,37 +39,11 @@ interface Dnsmasq {
   stop(): Promise<void>;
 }
 
-/** Starts dnsmasq (a child of this test, stopped by its PID) and waits until it answers. */
+/** dnsmasq serving RECORDS, and a resolver asking it. */
 async function startDnsmasq(): Promise<Dnsmasq> {
-  const port = freePort();
-  const child = new Deno.Command(findPeer("dnsmasq")!, {
-    args: [
-      "--no-daemon",
-      "--no-resolv",
-      "--no-hosts",
-      "--bind-interfaces",
-      "--listen-address=127.0.0.1",
-      `--port=${port}`,
-      ...RECORDS,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stop = async () => {
-    try {
-      Deno.kill(child.pid, "SIGTERM");
-    } catch {
-      // already exited
-    }
-    await child.output();
-  };
+  const { port, stop } = await startServerOnPort(freePort(), RECORDS, "mx1.example.test");
   const resolver = createResolver({ nameservers: [{ ipAddr: "127.0.0.1", port }], timeoutMs: 500 });
-  for (let i = 0; i < 40; i++) {
-    if ((await resolver.a("mx1.example.test")).status === "ok") return { port, resolver, stop };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await stop();
-  throw new Error(`dnsmasq did not answer on 127.0.0.1:${port}`);
+  return { port, resolver, stop };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<MailError> {

@@ -8,8 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
-import { findPeer, requirePeer } from "../peers.ts";
+import { requirePeer } from "../peers.ts";
 import { freePort } from "../peers/postfix.ts";
+import { type Dnsmasq, startDnsmasq } from "../peers/dnsmasq.ts";
 import { RawClient } from "../smtpd/helpers.ts";
 import { eventually, startServer } from "./harness.ts";
 
@@ -209,7 +210,7 @@ Deno.test({
       toml: `dns_nameservers = ["127.0.0.1:${dnsPort}"]\ndns_query_timeout = "1s"\n` +
         `smtp_tcp_port = "${smtpPort}"\ninet_protocols = "ipv4"\n`,
     });
-    let dns: Deno.ChildProcess | undefined;
+    let dns: Dnsmasq | undefined;
     try {
       const id = await send(server.port, "carol@remote.test", "no dns");
       // Postfix smtp(8) wording for a name service that does not answer.
@@ -221,21 +222,11 @@ Deno.test({
             ),
         ),
       );
-      dns = new Deno.Command(findPeer("dnsmasq")!, {
-        args: [
-          "--no-daemon",
-          "--no-resolv",
-          "--no-hosts",
-          "--bind-interfaces",
-          "--listen-address=127.0.0.1",
-          `--port=${dnsPort}`,
-          "--local=/test/",
-          "--mx-host=remote.test,mx1.remote.test,10",
-          "--host-record=mx1.remote.test,127.0.0.2",
-        ],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+      dns = await startDnsmasq(dnsPort, [
+        "--local=/test/",
+        "--mx-host=remote.test,mx1.remote.test,10",
+        "--host-record=mx1.remote.test,127.0.0.2",
+      ]);
       await server.waitForLog(
         new RegExp(
           `${id}: to=<carol@remote\\.test>, relay=mx1\\.remote\\.test\\[127\\.0\\.0\\.2\\]:${smtpPort}, .*status=sent`,
@@ -247,12 +238,7 @@ Deno.test({
     } finally {
       await server.stop();
       await receiver.stop();
-      if (dns) {
-        try {
-          Deno.kill(dns.pid, "SIGTERM");
-        } catch { /* already exited */ }
-        await dns.status;
-      }
+      await dns?.stop();
     }
   },
 });

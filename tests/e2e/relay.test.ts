@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { findPeer, requirePeer } from "../peers.ts";
 import { freePort } from "../peers/postfix.ts";
+import { startDnsmasq } from "../peers/dnsmasq.ts";
 import { RawClient } from "../smtpd/helpers.ts";
 import { eventually, startServer } from "./harness.ts";
 
@@ -124,13 +125,7 @@ Deno.test({
   fn: async () => {
     const sinkPort = freePort();
     const dnsPort = freePort();
-    const dns = spawn("dnsmasq", [
-      "--no-daemon",
-      "--no-resolv",
-      "--no-hosts",
-      "--bind-interfaces",
-      "--listen-address=127.0.0.1",
-      `--port=${dnsPort}`,
+    const dns = await startDnsmasq(dnsPort, [
       "--local=/test/",
       "--mx-host=remote.test,mx1.remote.test,10",
       "--host-record=mx1.remote.test,127.0.0.2",
