@@ -7,11 +7,16 @@ import { parse, TomlError } from "smol-toml";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { Config, type ServiceSpec } from "./config.ts";
-import { PARAMETERS } from "./parameters.ts";
+import { PARAMETERS, type ParamSpec } from "./parameters.ts";
 import { POSTFIX_PARAMETER_NAMES } from "./postfix_names.ts";
 import { closest } from "./closest.ts";
 import { parseBool, parseInteger, parseTime } from "./values.ts";
-import { DELIVERY_COMMANDS, splitPerTransport, transportNames } from "./per_transport.ts";
+import {
+  DELIVERY_COMMANDS,
+  PER_TRANSPORT_DEFAULTS,
+  splitPerTransport,
+  transportNames,
+} from "./per_transport.ts";
 
 /** Where a problem is: for ConfigError messages. */
 type Where = { file?: string; line?: number; param?: string };
@@ -91,9 +96,9 @@ function checkParameterName(key: string, at: Where, transports?: ReadonlySet<str
     throw new ConfigError(
       `"${key}": no transport "${perTransport.transport}" is declared ` +
         `(declare [services.${perTransport.transport}] with type = "unix" and command = ` +
-        `${
-          DELIVERY_COMMANDS.map((c) => `"${c}"`).join(", ")
-        }; or use default_${perTransport.suffix})`,
+        `${DELIVERY_COMMANDS.map((c) => `"${c}"`).join(", ")}; or use ${
+          PER_TRANSPORT_DEFAULTS[perTransport.suffix]
+        })`,
       at,
     );
   }
@@ -230,45 +235,48 @@ function validate(config: Config, at: (name: string) => Where) {
       if (e instanceof ConfigError) throw new ConfigError(stripWhere(e), at(name));
       throw e;
     }
-    const bad = (expected: string) =>
-      new ConfigError(
-        `parameter "${name}" = "${value}" is invalid: expected ${expected}`,
-        at(name),
-      );
-    switch (spec.kind) {
-      case "time":
-        if (parseTime(value, spec.unit) === undefined) throw bad('a time like "300s", "10m", "5d"');
-        break;
-      case "int":
-        if (parseInteger(value) === undefined) throw bad("a whole number >= 0");
-        break;
-      case "bool":
-        if (parseBool(value) === undefined) throw bad('"yes" or "no"');
-        break;
-      case "code":
-        if (!/^[45]\d\d$/.test(value.trim())) throw bad("an SMTP reply code 4xx or 5xx");
-        break;
-    }
-    if (spec.choices && !spec.choices.includes(value)) {
-      throw bad(`one of ${spec.choices.map((c) => `"${c}"`).join(", ")}`);
-    }
+    checkValue(name, spec, value, at);
   }
 }
 
-/** Per-transport names (mysmtp_destination_concurrency_limit) validate like their default_ parameter. */
+function checkValue(name: string, spec: ParamSpec, value: string, at: (name: string) => Where) {
+  const expected = expectedValue(spec, value);
+  if (expected === undefined) return;
+  throw new ConfigError(
+    `parameter "${name}" = "${value}" is invalid: expected ${expected}`,
+    at(name),
+  );
+}
+
+/** What `value` should have been, or undefined when it is valid for `spec`. */
+function expectedValue(spec: ParamSpec, value: string): string | undefined {
+  switch (spec.kind) {
+    case "time":
+      if (parseTime(value, spec.unit) === undefined) return 'a time like "300s", "10m", "5d"';
+      break;
+    case "int":
+      if (parseInteger(value) === undefined) return "a whole number >= 0";
+      break;
+    case "bool":
+      if (parseBool(value) === undefined) return '"yes" or "no"';
+      break;
+    case "code":
+      if (!/^[45]\d\d$/.test(value.trim())) return "an SMTP reply code 4xx or 5xx";
+      break;
+  }
+  if (spec.choices && !spec.choices.includes(value)) {
+    return `one of ${spec.choices.map((c) => `"${c}"`).join(", ")}`;
+  }
+  return spec.check?.(value);
+}
+
+/** Per-transport names (mysmtp_destination_concurrency_limit) validate like the parameter they override. */
 function validatePerTransport(config: Config, at: (name: string) => Where) {
   for (const name of config.setNames()) {
     if (name in PARAMETERS) continue;
     const split = splitPerTransport(name);
     if (!split) continue;
-    const spec = PARAMETERS[`default_${split.suffix}`];
-    const value = config.get(name);
-    if (spec.kind === "int" && parseInteger(value) === undefined) {
-      throw new ConfigError(
-        `parameter "${name}" = "${value}" is invalid: expected a whole number >= 0`,
-        at(name),
-      );
-    }
+    checkValue(name, PARAMETERS[PER_TRANSPORT_DEFAULTS[split.suffix]], config.get(name), at);
   }
 }
 

@@ -27,6 +27,29 @@ export interface ParamSpec {
   runtimeVars?: string[];
   /** The only values allowed, when the parameter is an enumeration. */
   choices?: string[];
+  /** Further syntax: undefined when `value` is fine, else what was expected. */
+  check?: (value: string) => string | undefined;
+}
+
+/** postconf(5) default_destination_concurrency_positive_feedback: "N" or "N/concurrency". */
+export function checkFeedback(value: string): string | undefined {
+  return parseFeedback(value) ? undefined : 'a number or "number/concurrency", such as "1"';
+}
+
+/** Concurrency feedback: `value`, divided by the window when `perConcurrency`. */
+export interface Feedback {
+  value: number;
+  perConcurrency: boolean;
+}
+
+export function parseFeedback(text: string): Feedback | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(concurrency|\d+(?:\.\d+)?))?\s*$/.exec(text);
+  if (!m) return undefined;
+  const value = Number(m[1]);
+  if (m[2] === undefined) return { value, perConcurrency: false };
+  if (m[2] === "concurrency") return { value, perConcurrency: true };
+  const divisor = Number(m[2]);
+  return divisor > 0 ? { value: value / divisor, perConcurrency: false } : undefined;
 }
 
 function hostName(): string {
@@ -220,6 +243,48 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
     "max parallel local deliveries to one recipient (one domain when the recipient limit > 1)",
   ),
   local_destination_recipient_limit: p("int", "1", "max recipients per local delivery"),
+  // The qmgr(8) scheduler (SCHEDULER_README): a destination's concurrency window starts at
+  // initial_destination_concurrency and moves with delivery feedback between 1 and its limit.
+  initial_destination_concurrency: p(
+    "int",
+    "5",
+    "parallel deliveries to a destination before feedback raises or lowers it",
+  ),
+  default_destination_concurrency_positive_feedback: p(
+    "string",
+    "1",
+    'window increase per delivery without a connection or handshake failure ("N" or "N/concurrency")',
+    { check: checkFeedback },
+  ),
+  default_destination_concurrency_negative_feedback: p(
+    "string",
+    "1",
+    'window decrease per connection or handshake failure ("N" or "N/concurrency"; 0: none)',
+    { check: checkFeedback },
+  ),
+  default_destination_concurrency_failed_cohort_limit: p(
+    "int",
+    "1",
+    "failed pseudo-cohorts before a destination is declared dead (0: never)",
+  ),
+  default_destination_rate_delay: p(
+    "time",
+    "0s",
+    "pause between deliveries to one destination (non-zero: one at a time)",
+    { unit: "s" },
+  ),
+  default_transport_rate_delay: p(
+    "time",
+    "0s",
+    "pause between deliveries over one transport (non-zero: one at a time)",
+    { unit: "s" },
+  ),
+  defer_transports: p(
+    "list",
+    "",
+    "transports that deliver only when the queue is flushed (postqueue -f, ETRN)",
+  ),
+  qmgr_message_active_limit: p("int", "20000", "max messages in the active queue"),
 
   // Queue and retries (the simple retry loop; the full scheduler comes with qmgr).
   queue_run_delay: p("time", "300s", "time between deferred-queue scans", { unit: "s" }),
@@ -271,6 +336,25 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   smtp_tcp_port: p("string", "smtp", "default TCP port of the SMTP client (smtp = 25)"),
   // postconf(5) lmtp_tcp_port: the port for LMTP nexthops without ":port".
   lmtp_tcp_port: p("string", "24", "default TCP port of the LMTP client"),
+  // postconf(5) smtp_mx_address_limit, smtp_mx_session_limit: per nexthop or fallback
+  // destination, at most this many addresses tried and sessions (EHLO done) used; 0 = no limit.
+  smtp_mx_address_limit: p("int", "5", "max MX/host addresses tried per destination (0: no limit)"),
+  smtp_mx_session_limit: p(
+    "int",
+    "2",
+    "max SMTP sessions per destination and delivery (0: no limit)",
+  ),
+  lmtp_mx_address_limit: p("int", "5", "LMTP version of smtp_mx_address_limit"),
+  lmtp_mx_session_limit: p("int", "2", "LMTP version of smtp_mx_session_limit"),
+  // postconf(5) smtp_fallback_relay: destinations tried, in order, after the nexthop's servers
+  // could not be found or reached. fallback_relay is its Postfix 2.2 name (the default).
+  fallback_relay: p("list", "", "Postfix 2.2 name of smtp_fallback_relay"),
+  smtp_fallback_relay: p(
+    "list",
+    "$fallback_relay",
+    "relay hosts for unreachable SMTP destinations",
+  ),
+  lmtp_fallback_relay: p("list", "", "relay hosts for unreachable LMTP destinations (host:port)"),
   // Postfix has no such parameters: it reads resolv.conf(5) (nameserver, options timeout).
   dns_nameservers: p(
     "list",

@@ -23,11 +23,33 @@ export const BUILTIN_TRANSPORTS = [
   "discard",
 ] as const;
 
-/** The per-transport parameter suffixes qmgr reads (postconf(5) default_<suffix>). */
-export const PER_TRANSPORT_SUFFIXES = [
-  "destination_concurrency_limit",
-  "destination_recipient_limit",
-] as const;
+/**
+ * The per-transport parameters qmgr reads: `<transport>_<suffix>` overrides
+ * the main.cf parameter named here (postconf(5) "transport-specific override").
+ */
+export const PER_TRANSPORT_DEFAULTS: Readonly<Record<string, string>> = {
+  destination_concurrency_limit: "default_destination_concurrency_limit",
+  destination_recipient_limit: "default_destination_recipient_limit",
+  initial_destination_concurrency: "initial_destination_concurrency",
+  destination_concurrency_positive_feedback: "default_destination_concurrency_positive_feedback",
+  destination_concurrency_negative_feedback: "default_destination_concurrency_negative_feedback",
+  destination_concurrency_failed_cohort_limit:
+    "default_destination_concurrency_failed_cohort_limit",
+  destination_rate_delay: "default_destination_rate_delay",
+  transport_rate_delay: "default_transport_rate_delay",
+};
+
+export const PER_TRANSPORT_SUFFIXES = Object.keys(PER_TRANSPORT_DEFAULTS);
+
+/** The parameter `<transport>_<suffix>` when set or built in (local_...), else its default. */
+export function perTransportName(
+  transport: string,
+  suffix: string,
+  isKnown: (name: string) => boolean,
+): string {
+  const specific = `${transport}_${suffix}`;
+  return isKnown(specific) ? specific : PER_TRANSPORT_DEFAULTS[suffix];
+}
 
 export function isDeliveryService(service: Pick<ServiceSpec, "command">): boolean {
   return (DELIVERY_COMMANDS as readonly string[]).includes(service.command);

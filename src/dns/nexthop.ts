@@ -129,6 +129,17 @@ export function parseNexthop(text: string, defaultPort = 25): Nexthop {
   return { host, port, mxLookup: mxLookup && !isIpLiteral(host) };
 }
 
+/**
+ * postconf(5) relayhost: "one or more destinations ... separated by comma or
+ * whitespace" (Postfix 3.5; transport(5) nexthops and smtp_fallback_relay
+ * alike), tried in order. A list of separators only stays one empty destination, so
+ * parseNexthop reports it.
+ */
+export function splitNexthopList(text: string): string[] {
+  const sites = text.split(/[\s,]+/).filter((site) => site !== "");
+  return sites.length > 0 ? sites : [""];
+}
+
 function isIpLiteral(host: string): boolean {
   return parseIPv4(host) !== undefined || parseIPv6(host) !== undefined;
 }

@@ -31,7 +31,10 @@ export interface RunningService {
 export interface Facteur {
   services: RunningService[];
   queue: QueueStore;
-  /** Makes the queue manager look at the queue now (postqueue -f; SIGUSR1 in `facteur serve`). */
+  /**
+   * postqueue -f (SIGUSR1 in `facteur serve`): the queue manager looks at the
+   * queue now, dead destinations included, defer_transports too.
+   */
   kick(): void;
   /** Stops accepting, lets sessions and deliveries finish, closes the queue. */
   stop(): Promise<void>;
@@ -145,7 +148,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
   // flush(8) for ETRN: fast_flush_domains decides which domains may be flushed.
   const flush = new FlushService(config, {
     queue,
-    kick: () => delivery.kick(),
+    kick: () => delivery.flush(),
     openTable: daemons.openTable,
   });
 
@@ -203,7 +206,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
   return {
     services,
     queue,
-    kick: () => delivery.kick(),
+    kick: () => delivery.flush(),
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await delivery.stop();

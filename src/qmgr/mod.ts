@@ -1,19 +1,22 @@
 /**
- * A simple queue manager (qmgr(8), without its scheduler yet): claim due
- * messages, resolve each unfinished recipient to transport:nexthop, cut the
- * recipients into delivery requests per destination, hand them to their
- * transports, record the results, and retry deferred mail with exponential
- * backoff until maximal_queue_lifetime. A message is never dropped: a
- * transport that does not exist (yet) defers its recipients.
+ * The queue manager (qmgr(8)): claim due messages, resolve each unfinished
+ * recipient to transport:nexthop, cut the recipients into delivery requests
+ * per destination, hand them to their transports, record the results, and
+ * retry deferred mail with exponential backoff until maximal_queue_lifetime.
+ * A message is never dropped: a transport that does not exist (yet) defers
+ * its recipients.
  *
- * Several messages are delivered at once: at most `maxActive` messages are
- * claimed and held, at most <transport>_destination_concurrency_limit
- * requests run per destination, and at most the transport's process_limit
- * (master.cf maxproc; default_process_limit unless its [services.NAME] sets
- * one) per transport. A message is in hand once at a time; its results are
+ * Scheduling (gates.ts): every destination has a concurrency window that
+ * starts at <transport>_initial_destination_concurrency and moves with
+ * delivery feedback up to <transport>_destination_concurrency_limit; a
+ * destination whose deliveries keep failing to connect is dead for
+ * minimal_backoff_time and its mail is deferred at once, so a slow or dead
+ * site holds its own requests only, never the others'. Each transport runs
+ * at most its process_limit (master.cf maxproc) deliveries. At most
+ * qmgr_message_active_limit messages are in hand; a message's results are
  * recorded together when all its requests are done.
  */
-import { type Config, PARAMETERS } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { MailError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { newQueueId } from "../queue/queue_id.ts";
@@ -36,7 +39,8 @@ import {
 } from "./outcome.ts";
 import { attemptNotices, noticeLogLine, type NoticeSettings, noticeSettings } from "./notices.ts";
 import { type PlannedRequest, planRequests, type RoutedRecipient } from "./plan.ts";
-import { Slots } from "./slots.ts";
+import { type DeliveryFeedback, Gates } from "./gates.ts";
+import { destinationGate, transportGate, type TransportPolicy, transportPolicy } from "./policy.ts";
 
 export {
   backoffMs,
@@ -47,6 +51,7 @@ export {
   softBounce,
 } from "./outcome.ts";
 export { type PlannedRequest, planRequests, queueName } from "./plan.ts";
+export { type TransportPolicy, transportPolicy } from "./policy.ts";
 
 export interface DeliveryLoopOptions {
   config: Config;
@@ -59,43 +64,10 @@ export interface DeliveryLoopOptions {
   log?: Logger;
   /** ms since the epoch; default Date.now. */
   clock?: () => number;
-  /** Messages claimed and in hand at once (bounds memory); default 100. */
+  /** Messages claimed and in hand at once (bounds memory); default qmgr_message_active_limit. */
   maxActive?: number;
   /** Queue ids for notices (bounces, delay warnings); default newQueueId. */
   newQueueId?: () => string;
-}
-
-/** A transport's limits (postconf(5)); 0 means no limit. */
-export interface TransportLimits {
-  /** <transport>_destination_concurrency_limit: requests in flight per destination. */
-  concurrency: number;
-  /** <transport>_destination_recipient_limit: recipients per request. */
-  recipients: number;
-  /** default_process_limit (master.cf maxproc): requests in flight for the transport. */
-  processes: number;
-}
-
-/**
- * <transport>_destination_{concurrency,recipient}_limit when the parameter
- * exists (local_...), else the default_destination_... value: the
- * "transport-specific override" of postconf(5).
- */
-export function transportLimits(
-  config: Config,
-  transport: string,
-  processLimit?: number,
-): TransportLimits {
-  const param = (suffix: string) => {
-    const specific = `${transport}_destination_${suffix}`;
-    return specific in PARAMETERS || config.isSet(specific)
-      ? specific
-      : `default_destination_${suffix}`;
-  };
-  return {
-    concurrency: config.int(param("concurrency_limit")),
-    recipients: config.int(param("recipient_limit")),
-    processes: processLimit ?? config.int("default_process_limit"),
-  };
 }
 
 /** What running one request gave: results, "cancelled" (stopping), or "removed" (postsuper -d). */
@@ -124,9 +96,14 @@ export class DeliveryLoop {
     lifetime: number;
     bounceLifetime: number;
     softBounce: boolean;
+    /** postconf(5) defer_transports */
+    deferTransports: Set<string>;
   };
-  readonly #limits = new Map<string, TransportLimits>();
-  readonly #slots = new Slots();
+  readonly #policies = new Map<string, TransportPolicy>();
+  readonly #destinations: Gates;
+  readonly #transportGates: Gates;
+  /** postqueue -f / ETRN asked for a run that ignores defer_transports; the next claim takes it. */
+  #flushRequested = false;
   /** Messages in hand, by queue id: the promise settles when its results are recorded. */
   readonly #active = new Map<string, Promise<void>>();
   /** Messages a crash left active: they may have been delivered in part already. */
@@ -150,7 +127,7 @@ export class DeliveryLoop {
     this.#processLimits = options.processLimits ?? {};
     this.#log = options.log ?? (() => {});
     this.#clock = options.clock ?? Date.now;
-    this.#maxActive = Math.max(1, options.maxActive ?? 100);
+    this.#maxActive = Math.max(1, options.maxActive ?? config.int("qmgr_message_active_limit"));
     this.#newQueueId = options.newQueueId ?? newQueueId;
     this.#notices = noticeSettings(config);
     this.#settings = {
@@ -160,9 +137,12 @@ export class DeliveryLoop {
       lifetime: config.time("maximal_queue_lifetime"),
       bounceLifetime: config.time("bounce_queue_lifetime"),
       softBounce: config.bool("soft_bounce"),
+      deferTransports: new Set(config.list("defer_transports")),
     };
+    this.#destinations = new Gates({ clock: this.#clock });
+    this.#transportGates = new Gates({ clock: this.#clock });
     // A bad limit is a configuration error now, not a failure per message.
-    for (const name of Object.keys(this.#transports)) this.#limitsOf(name);
+    for (const name of Object.keys(this.#transports)) this.#policyOf(name);
   }
 
   /** Recovers messages a crash left active, then runs until stop(). */
@@ -170,7 +150,8 @@ export class DeliveryLoop {
     if (this.#running) return;
     this.#running = true;
     this.#stopping = false;
-    this.#slots.open();
+    this.#destinations.open();
+    this.#transportGates.open();
     this.#done = this.#loop();
   }
 
@@ -183,7 +164,8 @@ export class DeliveryLoop {
   async stop(): Promise<void> {
     this.#running = false;
     this.#stopping = true;
-    this.#slots.close();
+    this.#destinations.close();
+    this.#transportGates.close();
     this.#wake?.();
     await this.#done;
     await this.#allDone();
@@ -193,6 +175,22 @@ export class DeliveryLoop {
   kick(): void {
     this.#kicked = true;
     this.#wake?.();
+  }
+
+  /**
+   * postqueue -f, ETRN (the queue was made due by the caller): dead
+   * destinations live again and the next run delivers defer_transports
+   * mail too (qmgr's QMGR_FLUSH_DEAD and QMGR_FLUSH_DFXP requests).
+   */
+  flush(): void {
+    this.#destinations.revive();
+    this.#flushRequested = true;
+    this.kick();
+  }
+
+  /** A destination's scheduling state (tests, admin). */
+  destinationState(transport: string, destination: string) {
+    return this.#destinations.state(`${transport}\n${destination}`);
   }
 
   /**
@@ -249,25 +247,27 @@ export class DeliveryLoop {
    */
   async #claim(): Promise<{ claimed: number; drained: boolean }> {
     if (this.#nextDue <= this.#clock()) this.#nextDue = Infinity; // those are due: claimed now
+    const flushing = this.#flushRequested;
+    this.#flushRequested = false;
     let claimed = 0;
     while (!this.#stopping) {
       const room = this.#maxActive - this.#active.size;
       if (room <= 0) return { claimed, drained: false };
       const batch = await this.#queue.claimDue(this.#clock(), room);
-      for (const message of batch) if (this.#begin(message)) claimed++;
+      for (const message of batch) if (this.#begin(message, flushing)) claimed++;
       if (batch.length < room) break;
     }
     return { claimed, drained: true };
   }
 
   /** Starts delivering a claimed message, unless it is in hand already (released and claimed again). */
-  #begin(message: QueuedMessage): boolean {
+  #begin(message: QueuedMessage, flushing: boolean): boolean {
     const { id } = message;
     if (this.#active.has(id)) {
       this.#log(`warning: ${id}: still being delivered; not started twice`);
       return false;
     }
-    const done = this.#deliverMessage(message)
+    const done = this.#deliverMessage(message, flushing)
       .catch((e) => this.#log(`warning: ${id}: delivery failed: ${(e as Error).message}`))
       .finally(() => {
         this.#active.delete(id);
@@ -314,18 +314,16 @@ export class DeliveryLoop {
     });
   }
 
-  #limitsOf(transport: string): TransportLimits {
-    let limits = this.#limits.get(transport);
-    if (!limits) {
-      this.#limits.set(
-        transport,
-        limits = transportLimits(this.#config, transport, this.#processLimits[transport]),
-      );
+  #policyOf(transport: string): TransportPolicy {
+    let policy = this.#policies.get(transport);
+    if (!policy) {
+      policy = transportPolicy(this.#config, transport, this.#processLimits[transport]);
+      this.#policies.set(transport, policy);
     }
-    return limits;
+    return policy;
   }
 
-  async #deliverMessage(message: QueuedMessage): Promise<void> {
+  async #deliverMessage(message: QueuedMessage, flushing: boolean): Promise<void> {
     const claimed = this.#clock();
     // (Envelope & {recipients: QueuedRecipient[]}) intersects the array types; name the real one.
     const recipients: QueuedRecipient[] = message.envelope.recipients;
@@ -345,12 +343,12 @@ export class DeliveryLoop {
         results.push(resolveFailure(r.index, e));
       }
     }
-    const requests = planRequests(routed, (t) => this.#limitsOf(t).recipients);
+    const requests = planRequests(routed, (t) => this.#policyOf(t).recipients);
     // Read once, when the first request needs it; dropped with the message.
     let content: Promise<Uint8Array> | undefined;
     const readContent = () => content ??= this.#queue.content(message.id);
     const outcomes = await Promise.all(
-      requests.map((req) => this.#runRequest(message, req, readContent)),
+      requests.map((req) => this.#runRequest(message, req, readContent, flushing)),
     );
     if (outcomes.includes("removed")) return; // removed meanwhile (postsuper -d)
     const interrupted = outcomes.includes("cancelled");
@@ -371,19 +369,38 @@ export class DeliveryLoop {
     await this.#finish(message, pending, results, timings, claimed, readContent, interrupted);
   }
 
-  /** One request: wait for a slot of its destination and of its transport, then deliver. */
+  /**
+   * One request: wait for its destination's window and its transport's
+   * process limit, deliver, and tell the destination how it went.
+   */
   async #runRequest(
     message: QueuedMessage,
     req: PlannedRequest,
     readContent: () => Promise<Uint8Array>,
+    flushing: boolean,
   ): Promise<RequestOutcome> {
     const transport = this.#transports[req.transport];
     if (!transport) return { results: noAgentResults(req), done: this.#clock() };
-    const limits = this.#limitsOf(req.transport);
+    // postconf(5) defer_transports: only a flush (postqueue -f, ETRN) delivers these.
+    if (this.#settings.deferTransports.has(req.transport) && !flushing) {
+      return { results: deferAll(req, "deferred transport", "none", "4.3.2"), done: this.#clock() };
+    }
+    const policy = this.#policyOf(req.transport);
     const destination = `${req.transport}\n${req.destination}`;
-    if (!await this.#slots.acquire(destination, limits.concurrency)) return "cancelled";
+    const grant = await this.#destinations.acquire(
+      destination,
+      destinationGate(policy, this.#settings.minBackoff * 1000),
+    );
+    if (grant.kind === "closed") return "cancelled";
+    if (grant.kind === "dead") {
+      // qmgr_defer_todo(): the destination is dead; its mail waits without a try.
+      const reason = `delivery temporarily suspended: ${grant.reason}`;
+      return { results: deferAll(req, reason, "none", grant.dsn), done: this.#clock() };
+    }
+    let feedback: DeliveryFeedback;
     try {
-      if (!await this.#slots.acquire(req.transport, limits.processes)) return "cancelled";
+      const slot = await this.#transportGates.acquire(req.transport, transportGate(policy));
+      if (slot.kind !== "go") return "cancelled";
       try {
         let content: Uint8Array;
         try {
@@ -395,12 +412,13 @@ export class DeliveryLoop {
         }
         const handoff = this.#clock();
         const results = await this.#deliverRequest(message, content, req, transport);
+        feedback = destinationFeedback(results);
         return { results, handoff, done: this.#clock() };
       } finally {
-        this.#slots.release(req.transport);
+        this.#transportGates.release(req.transport, undefined);
       }
     } finally {
-      this.#slots.release(destination);
+      this.#destinations.release(destination, feedback);
     }
   }
 
@@ -532,11 +550,29 @@ function noAgentResults(req: PlannedRequest): RecipientResult[] {
   );
 }
 
-function deferAll(req: PlannedRequest, reason: string, relay: string): RecipientResult[] {
+/**
+ * What a delivery tells its destination's window: a site failure (the
+ * destination as a whole, not a recipient, failed) is negative feedback;
+ * anything else that reached the destination is positive.
+ */
+function destinationFeedback(results: readonly RecipientResult[]): DeliveryFeedback {
+  const site = results.find((r) => r.siteFailure);
+  if (site && !results.some((r) => r.status === "sent")) {
+    return { ok: false, dsn: site.dsn, reason: site.reason };
+  }
+  return { ok: true };
+}
+
+function deferAll(
+  req: PlannedRequest,
+  reason: string,
+  relay: string,
+  dsn = "4.3.0",
+): RecipientResult[] {
   return req.recipients.map((r) => ({
     index: r.index,
     status: "deferred",
-    dsn: "4.3.0",
+    dsn,
     reason,
     relay,
   }));

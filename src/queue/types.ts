@@ -64,6 +64,20 @@ export interface RecipientResult {
   reason: string;
   /** Where it went or was tried: "mx.example.com[192.0.2.1]:25", "local". */
   relay?: string;
+  /**
+   * The destination as a whole failed, not this recipient (smtp(8)'s "site"
+   * failures: no server reachable, greeting or session refused, a temporary
+   * DNS failure): qmgr's dead-destination feedback counts it. Never stored.
+   */
+  siteFailure?: boolean;
+  /**
+   * smtp(8)/lmtp(8) "sent" results from a server that did not announce DSN:
+   * the Action of the success notice a NOTIFY=SUCCESS recipient gets from us
+   * (Postfix smtp_rcpt_done: "relayed" by SMTP, "delivered" by LMTP, RFC 3464
+   * 2.3.3). Absent when the server announced DSN: NOTIFY went along and the
+   * next hop reports (RFC 3461 4.1). Never stored.
+   */
+  successAction?: "relayed" | "delivered";
 }
 
 /** A stored recipient with its delivery history. */

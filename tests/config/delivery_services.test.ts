@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/errors.ts";
 import { parseConfig } from "../../src/config/mod.ts";
-import { transportLimits } from "../../src/qmgr/mod.ts";
+import { transportPolicy } from "../../src/qmgr/mod.ts";
 
 const FILE = "/etc/facteur/facteur.toml";
 
@@ -60,21 +60,19 @@ Deno.test("a declared transport may prefix the per-transport qmgr parameters", (
     FILE,
   );
   assert.equal(c.int("mysmtp_destination_concurrency_limit"), 2);
-  assert.deepEqual(transportLimits(c, "mysmtp", 10), {
-    concurrency: 2,
-    recipients: 30,
-    processes: 10,
-  });
+  const mysmtp = transportPolicy(c, "mysmtp", 10);
+  assert.deepEqual([mysmtp.concurrency, mysmtp.recipients, mysmtp.processes], [2, 30, 10]);
   // Other transports keep the default_ values and default_process_limit.
-  assert.deepEqual(transportLimits(c, "smtp"), { concurrency: 20, recipients: 50, processes: 100 });
+  const smtp = transportPolicy(c, "smtp");
+  assert.deepEqual([smtp.concurrency, smtp.recipients, smtp.processes], [20, 50, 100]);
 });
 
 Deno.test("built-in transports take per-transport parameters too", () => {
   const c = parseConfig(
     `smtp_destination_concurrency_limit = 5\nrelay_destination_recipient_limit = 7`,
   );
-  assert.equal(transportLimits(c, "smtp").concurrency, 5);
-  assert.equal(transportLimits(c, "relay").recipients, 7);
+  assert.equal(transportPolicy(c, "smtp").concurrency, 5);
+  assert.equal(transportPolicy(c, "relay").recipients, 7);
 });
 
 Deno.test("a per-transport parameter for an undeclared transport names it, with file:line", () => {
@@ -103,9 +101,40 @@ Deno.test("per-transport values are validated like their default_ parameter", ()
     e.message,
     /"mysmtp_destination_concurrency_limit" = "ten" is invalid: expected a whole number/,
   );
+  assert.match(
+    configError(`mysmtp_destination_rate_delay = "soon"\n${MYSMTP}`).message,
+    /"mysmtp_destination_rate_delay" = "soon" is invalid: expected a time/,
+  );
+  assert.match(
+    configError(`mysmtp_destination_concurrency_positive_feedback = "x"\n${MYSMTP}`).message,
+    /expected a number or "number\/concurrency"/,
+  );
   // Unknown suffixes stay unknown.
   assert.match(
-    configError(`mysmtp_destination_rate_delay = "1s"\n${MYSMTP}`).message,
-    /mysmtp_destination_rate_delay/,
+    configError(`mysmtp_destination_speed = "1"\n${MYSMTP}`).message,
+    /mysmtp_destination_speed/,
   );
+});
+
+Deno.test("every qmgr per-transport override is accepted for a declared transport", () => {
+  const config = parseConfig(
+    [
+      `mysmtp_initial_destination_concurrency = 2`,
+      `mysmtp_destination_concurrency_failed_cohort_limit = 3`,
+      `mysmtp_destination_concurrency_positive_feedback = "1/concurrency"`,
+      `mysmtp_destination_concurrency_negative_feedback = "0"`,
+      `mysmtp_destination_rate_delay = "2s"`,
+      `mysmtp_transport_rate_delay = "1s"`,
+      MYSMTP,
+    ].join("\n"),
+  );
+  const mysmtp = transportPolicy(config, "mysmtp");
+  assert.equal(mysmtp.initial, 2);
+  assert.equal(mysmtp.failedCohortLimit, 3);
+  assert.deepEqual(mysmtp.positive, { value: 1, perConcurrency: true });
+  assert.deepEqual(mysmtp.negative, { value: 0, perConcurrency: false });
+  assert.equal(mysmtp.destinationRateDelayMs, 2000);
+  assert.equal(mysmtp.transportRateDelayMs, 1000);
+  // smtp itself keeps the defaults.
+  assert.equal(transportPolicy(config, "smtp").initial, 5);
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../src/errors.ts";
-import { planRequests, queueName, transportLimits } from "../../src/qmgr/mod.ts";
-import { Slots } from "../../src/qmgr/slots.ts";
+import { planRequests, queueName, transportPolicy } from "../../src/qmgr/mod.ts";
 import { testConfig } from "../rewrite/helpers.ts";
 
 const routed = (list: [string, string, string][]) =>
@@ -54,13 +53,26 @@ Deno.test("planRequests: per transport and destination, cut at the recipient lim
   assert.equal(requests[3].nexthop, "MAILBOX.test", "each request keeps its nexthop as resolved");
 });
 
-Deno.test("transportLimits: transport-specific parameters, else the default_ ones", () => {
-  assert.deepEqual(transportLimits(testConfig(), "local"), {
+const limits = (p: ReturnType<typeof transportPolicy>) => ({
+  concurrency: p.concurrency,
+  recipients: p.recipients,
+  processes: p.processes,
+});
+
+Deno.test("transportPolicy: transport-specific parameters, else the default_ ones", () => {
+  assert.deepEqual(transportPolicy(testConfig(), "local"), {
     concurrency: 2,
     recipients: 1,
     processes: 100,
+    // postconf -d: initial_destination_concurrency = 5, feedback 1, cohort limit 1, no delays.
+    initial: 5,
+    positive: { value: 1, perConcurrency: false },
+    negative: { value: 1, perConcurrency: false },
+    failedCohortLimit: 1,
+    destinationRateDelayMs: 0,
+    transportRateDelayMs: 0,
   });
-  assert.deepEqual(transportLimits(testConfig(), "virtual"), {
+  assert.deepEqual(limits(transportPolicy(testConfig(), "virtual")), {
     concurrency: 20,
     recipients: 50,
     processes: 100,
@@ -70,47 +82,26 @@ Deno.test("transportLimits: transport-specific parameters, else the default_ one
     local_destination_concurrency_limit: "$default_destination_concurrency_limit",
     default_process_limit: "3",
   });
-  assert.deepEqual(transportLimits(tuned, "local"), {
+  assert.deepEqual(limits(transportPolicy(tuned, "local")), {
     concurrency: 7,
     recipients: 1,
     processes: 3,
   });
   assert.throws(
-    () => transportLimits(testConfig({ local_destination_recipient_limit: "-1" }), "local"),
+    () => transportPolicy(testConfig({ local_destination_recipient_limit: "-1" }), "local"),
     ConfigError,
   );
-});
-
-Deno.test("Slots: at most the limit held per key, waiters served in order, 0 = no limit", async () => {
-  const slots = new Slots();
-  assert.equal(await slots.acquire("d", 2), true);
-  assert.equal(await slots.acquire("d", 2), true);
-  const order: string[] = [];
-  const third = slots.acquire("d", 2).then((ok) => order.push(`third ${ok}`));
-  const fourth = slots.acquire("d", 2).then((ok) => order.push(`fourth ${ok}`));
-  assert.equal(await slots.acquire("other", 2), true, "keys are independent");
-  await Promise.resolve();
-  assert.deepEqual(order, []);
-  slots.release("d");
-  await third;
-  assert.deepEqual(order, ["third true"]);
-  assert.equal(slots.held("d"), 2);
-  slots.release("d");
-  await fourth;
-  slots.release("d");
-  slots.release("d");
-  assert.equal(slots.held("d"), 0);
-  for (let i = 0; i < 50; i++) assert.equal(await slots.acquire("free", 0), true);
-});
-
-Deno.test("Slots: close() refuses the waiting and later callers; open() allows again", async () => {
-  const slots = new Slots();
-  await slots.acquire("d", 1);
-  const waiting = slots.acquire("d", 1);
-  slots.close();
-  assert.equal(await waiting, false);
-  assert.equal(await slots.acquire("e", 1), false);
-  slots.release("d");
-  slots.open();
-  assert.equal(await slots.acquire("d", 1), true);
+  const slow = transportPolicy(
+    testConfig({
+      initial_destination_concurrency: "2",
+      default_destination_concurrency_positive_feedback: "1/concurrency",
+      default_destination_rate_delay: "3",
+      default_transport_rate_delay: "1m",
+    }),
+    "smtp",
+  );
+  assert.equal(slow.initial, 2);
+  assert.deepEqual(slow.positive, { value: 1, perConcurrency: true });
+  assert.equal(slow.destinationRateDelayMs, 3000, "a bare number is seconds");
+  assert.equal(slow.transportRateDelayMs, 60_000);
 });
