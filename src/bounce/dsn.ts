@@ -34,6 +34,10 @@ export function validateDsnInput(input: DsnInput): void {
   if (!/^[A-Za-z0-9._-]+$/.test(input.queueId)) {
     throw new Error(`bounce: invalid queue id "${input.queueId}"`);
   }
+  // postconf(5) mail_name goes in a Received: comment: printable, no parentheses.
+  if (input.mailName !== undefined && !/^[\x20-\x27\x2a-\x7e]+$/.test(input.mailName)) {
+    throw new Error(`bounce: invalid mail_name "${input.mailName}"`);
+  }
   if (input.noticeId !== undefined && !/^[A-Za-z0-9._-]+$/.test(input.noticeId)) {
     throw new Error(`bounce: invalid notice id "${input.noticeId}"`);
   }
@@ -60,6 +64,19 @@ export function validateDsnInput(input: DsnInput): void {
 /** RFC 3461 4.3: RET applies to failure reports; delay and success notices return headers (as Postfix). */
 export function returnsHeadersOnly(input: DsnInput): boolean {
   return input.headersOnly === true || input.kind !== "failure" || input.ret === "HDRS";
+}
+
+/**
+ * The trace header of a locally made message (RFC 5321 4.4), as Postfix's
+ * cleanup writes for a bounce: "Received: by MYHOSTNAME (MAIL_NAME)" and
+ * "id QUEUEID; DATE" on a continuation line. No "from": nobody sent it.
+ */
+export function receivedHeader(input: DsnInput): string {
+  const by = `Received: by ${input.myhostname} (${input.mailName ?? "facteur"})`;
+  const date = formatMailDate(input.now, input.utcOffsetMinutes);
+  return input.noticeId === undefined
+    ? `${by};\r\n\t${date}`
+    : `${by}\r\n\tid ${input.noticeId}; ${date}`;
 }
 
 /** Postfix's boundary form "queueid.time/myhostname", made unique against the content. */
@@ -109,6 +126,7 @@ export function buildDsn(input: DsnInput): Uint8Array {
   }`;
 
   const header = [
+    receivedHeader(input),
     `From: MAILER-DAEMON@${input.myhostname} (Mail Delivery System)`,
     `Subject: ${subject(input.kind, input.postmasterCopy === true)}`,
     `To: ${oneLine(quoteAddress(to))}`,

@@ -34,6 +34,8 @@ export interface DsnInput {
   kind: DsnKind;
   /** postconf(5) myhostname: Reporting-MTA and the From/Message-Id domain. */
   myhostname: string;
+  /** postconf(5) mail_name, in the notice's Received: header; default "facteur". */
+  mailName?: string;
   /** Queue id of the original message (X-Facteur-Queue-ID, like X-Postfix-Queue-ID). */
   queueId: string;
   /** Envelope sender of the original ("" = null sender). */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { loadConfig } from "../config/mod.ts";
 import { buildDaemons } from "../master/mod.ts";
+import { checkFlushDomains } from "../flush/mod.ts";
 import { serviceEndpoints } from "../master/listen.ts";
 
 export async function checkCommand(configFile: string): Promise<number> {
@@ -17,8 +18,10 @@ export async function checkCommand(configFile: string): Promise<number> {
   };
   const config = await loadConfig(configFile); // a ConfigError here is printed by main
   report(true, `configuration ${config.file}`);
+  const warn = (text: string) => console.log(`warn  ${text.replace(/^warning: /, "")}`);
   try {
-    buildDaemons(config, (text) => console.log(`warn  ${text.replace(/^warning: /, "")}`));
+    const daemons = buildDaemons(config, warn);
+    checkFlushDomains(config, daemons.openTable, warn); // flush(8), built with the queue by serve
     report(true, "daemon settings (tables, restrictions, DNS, transports)");
   } catch (e) {
     report(

@@ -150,6 +150,7 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     queue,
     kick: () => delivery.flush(),
     openTable: daemons.openTable,
+    warn: logger("flush"),
   });
 
   const queueLog = logger("qmgr");

@@ -26,6 +26,8 @@ import type {
 
 export interface NoticeSettings extends NotifySettings {
   myhostname: string;
+  /** postconf(5) mail_name, in the notice's Received: header. */
+  mailName: string;
   /** postconf(5) bounce_size_limit */
   bounceSizeLimit: number;
   /** postconf(5) delay_warning_time in ms; 0: no warnings. */
@@ -37,6 +39,7 @@ export interface NoticeSettings extends NotifySettings {
 export function noticeSettings(config: Config): NoticeSettings {
   return {
     myhostname: config.get("myhostname"),
+    mailName: config.get("mail_name"),
     myorigin: config.get("myorigin"),
     doubleBounceSender: config.get("double_bounce_sender"),
     notifyClasses: config.list("notify_classes"),
@@ -73,12 +76,7 @@ export function noticeLogLine(queueId: string, notice: Notice): string {
   return `${queueId}: ${who} ${LOG_WORDS[notice.kind]}: ${notice.id}`;
 }
 
-/**
- * Final delivery agents (their relay= names): only they report "delivered"
- * (RFC 3464 2.3.3). A relayed recipient's NOTIFY=SUCCESS travels on to the
- * next server, which tells the sender when it supports DSN (RFC 3461 4.1);
- * Postfix's "relayed" notice for a next hop without DSN is not done yet.
- */
+/** Final delivery agents (their relay= names): they report "delivered" (RFC 3464 2.3.3). */
 const FINAL_AGENTS = new Set(["local", "virtual"]);
 
 const ACTIONS: Readonly<Record<DsnKind, DsnAction>> = {
@@ -87,9 +85,30 @@ const ACTIONS: Readonly<Record<DsnKind, DsnAction>> = {
   success: "delivered",
 };
 
-/** "host[addr] said: 550 ..." carries the server's reply: Diagnostic-Code type smtp. */
-function remoteReply(reason: string): string | undefined {
-  return /\bsaid: ([2-5]\d\d[ -].*)$/s.exec(reason)?.[1];
+/**
+ * The Action of a success notice for this delivery, or undefined when we
+ * send none: a final agent delivered it, or smtp/lmtp handed it to a server
+ * without DSN (result.successAction: "relayed" / "delivered"). A server that
+ * announced DSN got NOTIFY=SUCCESS and reports itself (RFC 3461 4.1, Postfix
+ * smtp_rcpt_done).
+ */
+export function successAction(result: RecipientResult): DsnAction | undefined {
+  if (FINAL_AGENTS.has(result.relay ?? "")) return "delivered";
+  return result.successAction;
+}
+
+/**
+ * The server's reply for Diagnostic-Code type smtp: "host[addr] said: 550 ..."
+ * for failures; the end-of-data reply itself ("250 2.0.0 Ok") for a relayed
+ * success, as Postfix's smtp_rcpt_done.
+ */
+function remoteReply(result: RecipientResult): string | undefined {
+  if (result.status === "sent") {
+    return result.successAction !== undefined && /^2\d\d[ -]/.test(result.reason)
+      ? result.reason
+      : undefined;
+  }
+  return /\bsaid: ([2-5]\d\d[ -].*)$/s.exec(result.reason)?.[1];
 }
 
 /**
@@ -123,15 +142,15 @@ export async function attemptNotices(
   const notices: Notice[] = [];
   for (const kind of kinds) {
     const rcpts = recipientsToReport(reported, kind)
-      .filter((r) => kind !== "success" || FINAL_AGENTS.has(r.result.relay ?? ""));
+      .filter((r) => kind !== "success" || successAction(r.result) !== undefined);
     if (rcpts.length === 0) continue;
     const dsnRecipients: DsnRecipient[] = rcpts.map(({ address, orcpt, result }) => ({
       address,
       orcpt,
-      action: ACTIONS[kind],
+      action: kind === "success" ? successAction(result)! : ACTIONS[kind],
       status: result.dsn,
       reason: result.reason,
-      remoteReply: remoteReply(result.reason),
+      remoteReply: remoteReply(result),
       relay: result.relay,
       lastAttempt: now,
       willRetryUntil: message.envelope.arrivalTime + settings.lifetimeMs,
@@ -141,6 +160,7 @@ export async function attemptNotices(
       const content = buildDsn({
         kind,
         myhostname: settings.myhostname,
+        mailName: settings.mailName,
         queueId: message.id,
         sender: message.envelope.sender,
         to: plan.to,

@@ -430,8 +430,15 @@ export class SmtpSession {
     return this.ok("250 Queuing started");
   }
 
+  /**
+   * RFC 5321 4.1.1.8: the commands this server takes. ETRN only with a flush
+   * service (as EHLO announces it); STARTTLS and AUTH join once they are offered.
+   */
   help(): Promise<boolean> {
-    return this.ok("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT");
+    const etrn = this.#deps.etrn ? " ETRN" : "";
+    return this.ok(
+      `214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY${etrn} HELP QUIT`,
+    );
   }
 
   async quit(): Promise<boolean> {

@@ -386,3 +386,43 @@ Deno.test({
     assert.deepEqual((await python(buildDsn(success))).slice(-1), ["delivered"]);
   },
 });
+
+Deno.test("a notice starts with a Received: header saying where it was made (as Postfix's bounces)", () => {
+  const text = latin1.decode(buildDsn(input({ noticeId: "5Abc34DeF", mailName: "facteur" })));
+  assert.ok(
+    text.startsWith(
+      "Received: by mx.example.org (facteur)\r\n\tid 5Abc34DeF; Mon, 23 Nov 2026 12:00:00 +0000\r\n" +
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\n",
+    ),
+    text.slice(0, 200),
+  );
+  // Without its own queue id the notice still gets the trace line, date after "by".
+  const anonymous = latin1.decode(buildDsn(input({ mailName: "Postfix-ish 3" })));
+  assert.ok(
+    anonymous.startsWith(
+      "Received: by mx.example.org (Postfix-ish 3);\r\n\tMon, 23 Nov 2026 12:00:00 +0000\r\n",
+    ),
+  );
+  // mail_name goes inside a comment: parentheses and control characters could break it.
+  assert.throws(() => buildDsn(input({ mailName: "x) by evil" })), /invalid mail_name/);
+  assert.throws(() => buildDsn(input({ mailName: "x\r\nBcc: y" })), /invalid mail_name/);
+});
+
+Deno.test("relayed notice: Action relayed, Remote-MTA and the next hop's 250 reply", () => {
+  const { parts } = parseReport(buildDsn(input({
+    kind: "success",
+    recipients: [{
+      address: "bob@example.net",
+      action: "relayed",
+      status: "2.0.0",
+      reason: "250 2.0.0 Ok: queued as 4FxQ",
+      remoteReply: "250 2.0.0 Ok: queued as 4FxQ",
+      relay: "mx.example.net[192.0.2.7]:25",
+    }],
+  })));
+  const [, rcpt] = statusBlocks(parts[1].body);
+  assert.equal(rcpt.get("action"), "relayed");
+  assert.equal(rcpt.get("status"), "2.0.0");
+  assert.equal(rcpt.get("remote-mta"), "dns; mx.example.net");
+  assert.equal(rcpt.get("diagnostic-code"), "smtp; 250 2.0.0 Ok: queued as 4FxQ");
+});

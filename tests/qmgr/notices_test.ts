@@ -166,7 +166,7 @@ Deno.test("notices: NOTIFY=SUCCESS gets a success notice for a final delivery", 
   await h.close();
 });
 
-Deno.test("notices: NOTIFY=SUCCESS for a relayed recipient is left to the next hop", async () => {
+Deno.test("notices: NOTIFY=SUCCESS relayed to a next hop that announced DSN is left to it", async () => {
   const smtp = new FakeTransport("smtp", () => ({
     status: "sent",
     dsn: "2.0.0",
@@ -179,6 +179,68 @@ Deno.test("notices: NOTIFY=SUCCESS for a relayed recipient is left to the next h
   assert.equal(smtp.requests.length, 1);
   assert.equal(await h.queue.get(id), undefined);
   assert.deepEqual(await h.queue.list(), []);
+  await h.close();
+});
+
+Deno.test("notices: NOTIFY=SUCCESS relayed to a next hop without DSN gets a relayed notice", async () => {
+  const smtp = new FakeTransport("smtp", (address) => ({
+    status: "sent",
+    dsn: "2.0.0",
+    reason: "250 2.0.0 Ok: queued as ABC",
+    relay: "mx.far.test[192.0.2.1]:25",
+    // What the smtp client says of a server without DSN in its EHLO reply.
+    successAction: "relayed",
+    ...(address.startsWith("lmtp") ? { successAction: "delivered" as const } : {}),
+  }));
+  const h = await harness({}, { smtp });
+  const id = await enqueueWith(h, [
+    { address: "bob@far.test", notify: ["SUCCESS"] },
+    { address: "carol@far.test" },
+    { address: "lmtpuser@far.test", notify: ["SUCCESS", "FAILURE"] },
+  ]);
+  await h.loop.runOnce();
+  assert.equal(await h.queue.get(id), undefined);
+  const [notice, ...more] = await others(h, [id]);
+  assert.equal(more.length, 0, "one notice, only for the recipients with NOTIFY=SUCCESS");
+  assert.equal(notice.message.envelope.sender, "");
+  assert.match(notice.text, /^Subject: Successful Mail Delivery Report$/m);
+  assert.deepEqual(
+    reportedRecipients(notice.text).map((r) => ({ ...r, "Last-Attempt-Date": "" })),
+    [
+      {
+        "Final-Recipient": "rfc822; bob@far.test",
+        Action: "relayed",
+        Status: "2.0.0",
+        "Remote-MTA": "dns; mx.far.test",
+        "Diagnostic-Code": "smtp; 250 2.0.0 Ok: queued as ABC",
+        "Last-Attempt-Date": "",
+      },
+      {
+        "Final-Recipient": "rfc822; lmtpuser@far.test",
+        Action: "delivered",
+        Status: "2.0.0",
+        "Remote-MTA": "dns; mx.far.test",
+        "Diagnostic-Code": "smtp; 250 2.0.0 Ok: queued as ABC",
+        "Last-Attempt-Date": "",
+      },
+    ],
+  );
+  await h.close();
+});
+
+Deno.test("notices: a queued notice carries Received: by myhostname (mail_name) id its own queue id", async () => {
+  const h = await harness({ mail_name: "Facteur-Test" }, { virtual: bouncing() });
+  const id = await enqueueWith(h, [{ address: "bad@mailbox.test" }]);
+  await h.loop.runOnce();
+  const [notice] = await others(h, [id]);
+  const received = notice.text.split("\r\nFrom: ")[0];
+  assert.match(
+    received,
+    new RegExp(
+      `^Received: by mail\\.example\\.com \\(Facteur-Test\\)\r\n\tid ${notice.message.id}; ` +
+        `\\w{3}, \\d{1,2} \\w{3} \\d{4} \\d\\d:\\d\\d:\\d\\d [+-]\\d{4}$`,
+    ),
+  );
   await h.close();
 });
 

@@ -402,13 +402,16 @@ export class SmtpSession {
       return this.#result(r.index, replyFailure(this.#server, reply, "end of DATA"));
     }
     // Postfix: "250 2.0.0 Ok: queued as X" becomes the status text.
-    return {
+    const result: RecipientResult = {
       index: r.index,
       status: "sent",
       dsn: replyDsn(reply),
       reason: replyText(reply),
       relay: this.relay,
     };
+    // Postfix smtp_rcpt_done: without DSN at the next hop, NOTIFY=SUCCESS is answered here.
+    if (!this.features.dsn) result.successAction = this.#lmtp ? "delivered" : "relayed";
+    return result;
   }
 
   #allFailed(message: SmtpMessage, f: Failure): RecipientResult[] {
