@@ -66,6 +66,8 @@ export function listen(
 
   /** Counts the session until both it settled and the socket closed. */
   const admit = (socket: Socket, client: string) => {
+    // Replies are small writes; Nagle would hold one back until the client's delayed ACK.
+    socket.setNoDelay(true);
     sockets.add(socket);
     perClient.set(client, (perClient.get(client) ?? 0) + 1);
     let socketClosed = false;
