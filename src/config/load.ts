@@ -22,7 +22,7 @@ import {
 type Where = { file?: string; line?: number; param?: string };
 
 const SERVICE_FIELDS = ["type", "listen", "command", "process_limit", "enabled"] as const;
-const COMMANDS = ["smtpd", ...DELIVERY_COMMANDS] as const;
+const COMMANDS = ["smtpd", "admin", ...DELIVERY_COMMANDS] as const;
 const DEFAULT_COMMANDS: Record<string, string> = {
   smtp: "smtpd",
   submission: "smtpd",

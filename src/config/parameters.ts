@@ -414,6 +414,37 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
 
   // facteur's own state: the SQLite queue and index, and by default the mailboxes.
   data_directory: p("path", "/var/lib/facteur", "directory holding facteur's state"),
+
+  // The admin HTTP API (a [services.NAME] with command = "admin"). facteur's own parameters.
+  admin_tokens: p(
+    "list",
+    "",
+    'bearer tokens the admin API accepts, as "sha256:HEX" hashes (facteur token new)',
+  ),
+  admin_token_file: p(
+    "path",
+    "",
+    "file holding one admin token in clear (mode 0600); the CLI reads it too",
+  ),
+  admin_auth_failure_limit: p(
+    "int",
+    "10",
+    "failed authentications per client address and window before 429",
+  ),
+  admin_auth_failure_window: p(
+    "time",
+    "60s",
+    "window of admin_auth_failure_limit",
+    { unit: "s" },
+  ),
+  admin_body_size_limit: p("int", "1048576", "largest admin API request body, in bytes"),
+  // Graceful stop (SIGTERM): sessions get this long to finish before they are closed.
+  master_stop_timeout: p(
+    "time",
+    "30s",
+    "time given to open sessions and deliveries to finish at stop",
+    { unit: "s" },
+  ),
 };
 
 /** The unexpanded default of `name`; `get` gives expanded values of the others. */

@@ -24,6 +24,12 @@ const DIFFERENT: Record<string, string> = {
   dns_nameservers: "facteur parameter (Postfix reads resolv.conf)",
   dns_query_timeout: "facteur parameter (Postfix reads resolv.conf)",
   compatibility_level: "facteur follows the 3.6 defaults",
+  admin_tokens: "facteur parameter (admin API)",
+  admin_token_file: "facteur parameter (admin API)",
+  admin_auth_failure_limit: "facteur parameter (admin API)",
+  admin_auth_failure_window: "facteur parameter (admin API)",
+  admin_body_size_limit: "facteur parameter (admin API)",
+  master_stop_timeout: "facteur parameter (graceful stop)",
 };
 
 const peer = requirePeer("postconf", "postfix");
