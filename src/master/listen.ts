@@ -25,11 +25,11 @@ export function serviceEndpoints(service: ServiceSpec, config: Config): Endpoint
       { file: config.file },
     );
   }
-  return listenEndpoints(
-    service.listen,
-    config.list("inet_interfaces"),
-    config.list("inet_protocols"),
-  );
+  // The admin API is for this host's operators: a bare port listens on loopback only.
+  const interfaces = service.command === "admin"
+    ? ["loopback-only"]
+    : config.list("inet_interfaces");
+  return listenEndpoints(service.listen, interfaces, config.list("inet_protocols"));
 }
 
 export function listenEndpoints(

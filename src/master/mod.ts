@@ -2,7 +2,8 @@
  * master(8): builds the daemons from one configuration and starts the
  * services. Everything runs in this process; each daemon is a module.
  */
-import type { Config } from "../config/mod.ts";
+import { type Config, loadConfig, type ServiceSpec } from "../config/mod.ts";
+import { Counters } from "../counters.ts";
 import { ConfigError } from "../errors.ts";
 import { logger, setLogHost } from "../log.ts";
 import { openMap } from "../maps/mod.ts";
@@ -12,7 +13,7 @@ import type { QueueStore } from "../queue/types.ts";
 import { cleanup, type CleanupRequest } from "../cleanup/mod.ts";
 import { Rewriter } from "../rewrite/mod.ts";
 import { Policy } from "../smtpd/policy.ts";
-import { readSettings, startSmtpServer } from "../smtpd/mod.ts";
+import { readSettings, type SmtpdDeps, startSmtpServer } from "../smtpd/mod.ts";
 import { DeliveryLoop } from "../qmgr/mod.ts";
 import { FlushService } from "../flush/mod.ts";
 import { deliveryServices } from "./transports.ts";
@@ -21,6 +22,14 @@ import type { Transport } from "../transports/types.ts";
 import { type Endpoint, serviceEndpoints } from "./listen.ts";
 import { clientHostname } from "../dns/client_name.ts";
 import { type Resolver, resolverFromConfig } from "../dns/resolver.ts";
+import {
+  PICKUP_POLICY,
+  PICKUP_SOCKET_MODE,
+  pickupSocketPath,
+  preparePickupDirectory,
+} from "./pickup.ts";
+import { type ServicePlan, ServiceSet } from "./services.ts";
+import { type AdminDeps, startAdminService } from "./admin.ts";
 
 export interface RunningService {
   name: string;
@@ -29,14 +38,21 @@ export interface RunningService {
 }
 
 export interface Facteur {
-  services: RunningService[];
+  readonly services: RunningService[];
   queue: QueueStore;
+  counters: Counters;
+  /**
+   * Reads the configuration file again (SIGHUP, POST /v1/reload): when it is
+   * valid, new sessions and deliveries use it and open sessions go on;
+   * otherwise the running configuration stays and the problems are returned.
+   */
+  reload(): Promise<ReloadResult>;
   /**
    * postqueue -f (SIGUSR1 in `facteur serve`): the queue manager looks at the
    * queue now, dead destinations included, defer_transports too.
    */
   kick(): void;
-  /** Stops accepting, lets sessions and deliveries finish, closes the queue. */
+  /** Stops accepting, lets sessions and deliveries finish (master_stop_timeout), closes the queue. */
   stop(): Promise<void>;
 }
 
@@ -120,46 +136,69 @@ export function buildDaemons(
   return { config, openTable, rewrite, policyFor, resolver, transports, processLimits };
 }
 
-export async function startFacteur(config: Config): Promise<Facteur> {
+/** How startFacteur reads the configuration again on reload (default: the same file). */
+export interface StartOptions {
+  loadConfig?: () => Promise<Config>;
+  /** The module the queue worker runs (default Deno.mainModule: mod.ts). In-process tests set it. */
+  queueWorkerEntry?: string;
+}
+
+export type ReloadResult = { ok: true } | { ok: false; problems: string[] };
+
+/** What the daemons of one configuration generation share. */
+interface Generation {
+  config: Config;
+  daemons: Daemons;
+  flush: FlushService;
+}
+
+export async function startFacteur(config: Config, options: StartOptions = {}): Promise<Facteur> {
   setLogHost(config.get("myhostname"));
   const log = logger("master");
   const daemons = buildDaemons(config);
-  const resolver = daemons.resolver;
   const dataDir = config.path("data_directory");
   await Deno.mkdir(dataDir, { recursive: true });
   // SQLite in its own thread: its fsyncs must not stall the SMTP sessions on this one.
   const queue = await openQueue(dataDir, {
     thread: "worker",
+    workerEntry: options.queueWorkerEntry,
     onWorkerDeath: (e) => log(`fatal: queue worker: ${e.message}; every queue operation now fails`),
   }).catch((e) => {
     throw new ConfigError(`cannot open the queue in ${dataDir}: ${e.message}`);
   });
+  const counters = new Counters();
+  const startedAt = Date.now();
+  let stopping = false;
 
-  const transports = daemons.transports;
   const delivery = new DeliveryLoop({
     config,
     queue,
     rewrite: daemons.rewrite,
-    transports,
+    transports: daemons.transports,
     processLimits: daemons.processLimits,
     log: logger("qmgr"),
+    counters,
   });
 
   // flush(8) for ETRN: fast_flush_domains decides which domains may be flushed.
-  const flush = new FlushService(config, {
-    queue,
-    kick: () => delivery.flush(),
-    openTable: daemons.openTable,
-    warn: logger("flush"),
-  });
+  const flushService = (c: Config, d: Daemons) =>
+    new FlushService(c, {
+      queue,
+      kick: () => delivery.flush(),
+      openTable: d.openTable,
+      warn: logger("flush"),
+    });
+  let current: Generation = { config, daemons, flush: flushService(config, daemons) };
 
   const queueLog = logger("qmgr");
   const submit = async (req: CleanupRequest) => {
+    const { config, daemons } = current;
     const id = await cleanup(req, {
       config: cleanupSettings(config),
       queue,
       expandRecipients: (r) => daemons.rewrite.expandVirtualAliases(r),
     });
+    counters.inc("messages_received_total");
     // The line Postfix's qmgr logs when a message enters the queue.
     queueLog(
       `${id}: from=<${req.envelope.sender}>, size=${req.content.length}, ` +
@@ -169,54 +208,246 @@ export async function startFacteur(config: Config): Promise<Facteur> {
     return id;
   };
 
-  const servers: { close(): Promise<void> }[] = [];
-  const services: RunningService[] = [];
-  try {
-    for (const service of config.services.filter((s) => s.enabled)) {
-      const view = config.forService(service);
-      const endpoints = serviceEndpoints(service, config);
-      for (const endpoint of endpoints) {
-        const server = await startSmtpServer({
-          config: view,
-          policy: daemons.policyFor(view),
-          submit,
-          log: logger("smtpd"),
-          processLimit: service.processLimit,
-          openTable: daemons.openTable,
-          clientHostname: view.bool("smtpd_peername_lookup")
-            ? (address) => clientHostname(address, resolver)
-            : undefined,
-          etrn: (domain) => flush.etrn(domain),
-        }, endpoint).catch((e) => {
-          throw new ConfigError(
-            `service "${service.name}" cannot listen on ${endpoint.host}:${endpoint.port}: ${e.message}`,
-          );
+  const smtpdDeps = (gen: Generation, service: ServiceSpec): SmtpdDeps => {
+    const view = gen.config.forService(service);
+    return {
+      config: view,
+      policy: gen.daemons.policyFor(view),
+      submit,
+      log: logger("smtpd"),
+      processLimit: service.processLimit,
+      openTable: gen.daemons.openTable,
+      clientHostname: view.bool("smtpd_peername_lookup")
+        ? (address) => clientHostname(address, gen.daemons.resolver)
+        : undefined,
+      etrn: (domain) => gen.flush.etrn(domain),
+      counters,
+    };
+  };
+  const pickupDeps = (gen: Generation): SmtpdDeps => ({
+    config: gen.config,
+    policy: PICKUP_POLICY,
+    submit,
+    log: logger("pickup"),
+    openTable: gen.daemons.openTable,
+    clientHostname: () => Promise.resolve("localhost"),
+  });
+
+  /** The listeners a generation asks for: its [services] and the pickup socket. */
+  const plans = (gen: Generation): ServicePlan[] => {
+    const list: ServicePlan[] = [];
+    for (const service of gen.config.services.filter((s) => s.enabled)) {
+      for (const endpoint of serviceEndpoints(service, gen.config)) {
+        const where = `${fmt(endpoint)}`;
+        const started = (address: Endpoint) =>
+          log(`${service.name} (${service.command}) listening on ${fmt(address)}`);
+        const cannot = (e: Error) =>
+          new ConfigError(`service "${service.name}" cannot listen on ${where}: ${e.message}`);
+        if (service.command === "admin") {
+          list.push(adminPlan(service, endpoint, { started, cannot }));
+          continue;
+        }
+        list.push({
+          key: `smtpd ${service.name} ${where}`,
+          name: service.name,
+          command: service.command,
+          start: async () => {
+            const server = await startSmtpServer(smtpdDeps(gen, service), endpoint)
+              .catch((e) => {
+                throw cannot(e);
+              });
+            started(server.address);
+            return {
+              name: service.name,
+              command: service.command,
+              address: server.address,
+              update: () => server.update(smtpdDeps(current, service)),
+              close: (graceMs) => server.close(graceMs),
+            };
+          },
+          update: (handle) => handle.update?.(),
         });
-        servers.push(server);
-        services.push({ name: service.name, command: service.command, address: server.address });
-        log(`${service.name} (${service.command}) listening on ${fmt(server.address)}`);
       }
     }
+    const path = pickupSocketPath(dataDir);
+    list.push({
+      key: `pickup ${path}`,
+      name: "pickup",
+      command: "pickup",
+      start: async () => {
+        await preparePickupDirectory(dataDir);
+        const server = await startSmtpServer(pickupDeps(gen), {
+          path,
+          mode: PICKUP_SOCKET_MODE,
+        }).catch((e) => {
+          throw new ConfigError(`pickup cannot listen on ${path}: ${e.message}`);
+        });
+        return {
+          name: "pickup",
+          command: "pickup",
+          address: server.address,
+          update: () => server.update(pickupDeps(current)),
+          close: (graceMs) => server.close(graceMs),
+        };
+      },
+      update: (handle) => handle.update?.(),
+    });
+    return list;
+  };
+
+  /** The admin API (src/admin) over the current generation; its tokens are read per request. */
+  const adminPlan = (
+    service: ServiceSpec,
+    endpoint: Endpoint,
+    how: { started(a: Endpoint): void; cannot(e: Error): Error },
+  ): ServicePlan => ({
+    key: `admin ${service.name} ${fmt(endpoint)}`,
+    name: service.name,
+    command: "admin",
+    start: async () => {
+      const server = await startAdminService(adminDeps, endpoint).catch((e) => {
+        throw how.cannot(e);
+      });
+      how.started(server.address);
+      return {
+        name: service.name,
+        command: "admin",
+        address: server.address,
+        close: () => server.close(),
+      };
+    },
+    update: () => {},
+  });
+
+  const adminDeps: AdminDeps = {
+    queue,
+    config: () => current.config,
+    flush: async (domain?: string) => {
+      const due = domain === undefined
+        ? await requeueAll(queue)
+        : await queue.requeueDomain(domain);
+      delivery.flush();
+      return due;
+    },
+    reload: () => reload(),
+    check: async () => {
+      try {
+        const config = await (options.loadConfig ?? (() => loadConfig(current.config.file!)))();
+        buildDaemons(config, () => {});
+        return [];
+      } catch (e) {
+        return [(e as Error).message];
+      }
+    },
+    counters,
+    ready: () => !stopping,
+    startedAt,
+    log: logger("admin"),
+  };
+
+  const services = new ServiceSet();
+  const stopGraceMs = () => current.config.time("master_stop_timeout") * 1000;
+  try {
+    await services.apply(plans(current), 0);
   } catch (e) {
-    await Promise.all(servers.map((s) => s.close()));
+    await services.closeAll(0);
     await queue.close();
     throw e;
   }
   delivery.start();
 
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true });
+  const reloadOnce = async (): Promise<ReloadResult> => {
+    let next: Generation;
+    try {
+      const config = await (options.loadConfig ?? (() => loadConfig(current.config.file!)))();
+      const nextDir = config.path("data_directory");
+      if (nextDir !== dataDir) {
+        throw new ConfigError(
+          `data_directory changed (${dataDir} → ${nextDir}): that needs a restart, not a reload`,
+        );
+      }
+      const daemons = buildDaemons(config, logger("master"));
+      next = { config, daemons, flush: flushService(config, daemons) };
+      // Checked now so that nothing below can fail on a bad transport limit.
+      DeliveryLoop.checkTransports(config, daemons.transports, daemons.processLimits);
+      await services.apply(plans(next), stopGraceMs());
+    } catch (e) {
+      const problems = [(e as Error).message];
+      log(`warning: reload refused, the running configuration stays: ${problems[0]}`);
+      return { ok: false, problems };
+    }
+    const previous = current;
+    current = next;
+    for (const handle of services.handles) handle.update?.();
+    delivery.reconfigure({
+      config: next.config,
+      rewrite: next.daemons.rewrite,
+      transports: next.daemons.transports,
+      processLimits: next.daemons.processLimits,
+    });
+    // Deliveries in flight finish with the old agents; their parked connections go now.
+    void Promise.all(Object.values(previous.daemons.transports).map((t) => t.close?.()));
+    log(`reload -- configuration ${next.config.file ?? "(inline)"}`);
+    return { ok: true };
+  };
+
+  /** One reload at a time; a second request waits for the first. */
+  const reload = (): Promise<ReloadResult> => {
+    reloading = reloading.then(reloadOnce, reloadOnce);
+    return reloading;
+  };
+
   return {
-    services,
+    get services(): RunningService[] {
+      return services.handles.map((h) => ({
+        name: h.name,
+        command: h.command,
+        address: h.address,
+      }));
+    },
     queue,
+    counters,
     kick: () => delivery.flush(),
+    reload,
     async stop() {
-      await Promise.all(servers.map((s) => s.close()));
-      await delivery.stop();
+      stopping = true;
+      const graceMs = stopGraceMs();
+      // Stop accepting; open sessions get master_stop_timeout to finish.
+      await services.closeAll(graceMs);
+      const finished = await within(delivery.stop(), graceMs);
+      if (!finished) {
+        log(
+          "warning: deliveries still in progress after master_stop_timeout; " +
+            "they are tried again at the next start",
+        );
+      }
       // Parked SMTP connections say QUIT (postconf(5) smtp_connection_cache_on_demand).
-      await Promise.all(Object.values(transports).map((t) => t.close?.()));
+      await Promise.all(Object.values(current.daemons.transports).map((t) => t.close?.()));
       await queue.close();
       log("stopped");
     },
   };
+}
+
+/** postqueue -f: every deferred and incoming message due now; how many. */
+async function requeueAll(queue: QueueStore): Promise<number> {
+  let due = 0;
+  for (const name of ["deferred", "incoming"] as const) {
+    for (const m of await queue.list({ queue: name })) if (await queue.requeue(m.id)) due++;
+  }
+  return due;
+}
+
+/** Whether `work` settled within `ms`. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fmt(e: Endpoint): string {

@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   perRecordDeadline?: boolean;
   /** Buffered input above which the socket is paused (backpressure). */
   highWaterMark?: number;
+  /** The peer to report instead of the socket's (a unix-domain socket has no address). */
+  remote?: Endpoint;
 }
 
 export interface Endpoint {
@@ -64,7 +66,7 @@ export class Connection {
     this.#socket = socket;
     this.#timeoutMs = options.timeoutMs ?? 0;
     this.#perRecord = options.perRecordDeadline ?? false;
-    this.remote = {
+    this.remote = options.remote ?? {
       address: normalizeAddress(socket.remoteAddress ?? ""),
       port: socket.remotePort ?? 0,
     };

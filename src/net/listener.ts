@@ -1,6 +1,6 @@
 /**
- * A TCP listener on node:net (so accepted sockets can later be upgraded to
- * TLS in place) with the two admission limits Postfix applies before a
+ * A TCP or unix-domain listener on node:net (so accepted sockets can later
+ * be upgraded to TLS in place) with the two admission limits Postfix applies before a
  * session starts: the service's process limit (master.cf maxproc) and the
  * number of concurrent connections per client address (anvil(8),
  * smtpd_client_connection_count_limit).
@@ -32,8 +32,11 @@ export interface ListenOptions {
   onError?: (error: Error) => void;
 }
 
+/** Where to listen: a TCP address, or a unix-domain socket path (with its file mode). */
+export type ListenAddress = { host: string; port: number } | { path: string; mode?: number };
+
 export interface Listener {
-  /** The bound address; port is the real one when 0 was asked for. */
+  /** The bound address; port is the real one when 0 was asked for (a socket: its path, port 0). */
   address: { host: string; port: number };
   /** Sessions open right now. */
   readonly connections: number;
@@ -50,7 +53,7 @@ export interface Listener {
  * and the socket closed.
  */
 export function listen(
-  where: { host: string; port: number },
+  where: ListenAddress,
   onConnection: (socket: Socket) => void | Promise<void>,
   options: ListenOptions = {},
 ): Promise<Listener> {
@@ -127,15 +130,22 @@ export function listen(
     }
   });
 
+  if ("path" in where) removeStaleSocket(where.path);
   return new Promise((resolve, reject) => {
     const onStartError = (e: Error) => reject(e);
     server.once("error", onStartError);
-    server.listen({ host: where.host, port: where.port }, () => {
+    const target = "path" in where ? { path: where.path } : { host: where.host, port: where.port };
+    server.listen(target, () => {
       server.off("error", onStartError);
       server.on("error", (e: Error) => options.onError?.(e));
+      if ("path" in where && where.mode !== undefined) Deno.chmodSync(where.path, where.mode);
       const bound = server.address();
-      const port = typeof bound === "object" && bound ? bound.port : where.port;
-      const host = typeof bound === "object" && bound ? bound.address : where.host;
+      const port = typeof bound === "object" && bound ? bound.port : 0;
+      const host = "path" in where
+        ? where.path
+        : typeof bound === "object" && bound
+        ? bound.address
+        : where.host;
       resolve({
         address: { host, port },
         get connections() {
@@ -145,6 +155,15 @@ export function listen(
       });
     });
   });
+}
+
+/** A socket file left by a process that is gone would make listen fail with EADDRINUSE. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
 }
 
 /** Which limit a new connection would exceed, if any. */

@@ -17,6 +17,7 @@
  * recorded together when all its requests are done.
  */
 import type { Config } from "../config/mod.ts";
+import type { Counters } from "../counters.ts";
 import { MailError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { newQueueId } from "../queue/queue_id.ts";
@@ -68,7 +69,15 @@ export interface DeliveryLoopOptions {
   maxActive?: number;
   /** Queue ids for notices (bounces, delay warnings); default newQueueId. */
   newQueueId?: () => string;
+  /** Counts results (deliveries_total by status) and notices (notices_total by kind). */
+  counters?: Counters;
 }
+
+/** What a configuration reload replaces (reconfigure). */
+export type DeliveryLoopParts = Pick<
+  DeliveryLoopOptions,
+  "config" | "rewrite" | "transports" | "processLimits"
+>;
 
 /** What running one request gave: results, "cancelled" (stopping), or "removed" (postsuper -d). */
 type RequestOutcome =
@@ -79,27 +88,19 @@ type RequestOutcome =
 const UNFINISHED = new Set(["pending", "deferred"]);
 
 export class DeliveryLoop {
-  readonly #config: Config;
+  #config: Config;
   readonly #queue: QueueStore;
-  readonly #rewrite: DeliveryLoopOptions["rewrite"];
-  readonly #transports: Record<string, Transport>;
-  readonly #processLimits: Record<string, number>;
+  #rewrite: DeliveryLoopOptions["rewrite"];
+  #transports: Record<string, Transport>;
+  #processLimits: Record<string, number>;
   readonly #log: Logger;
   readonly #clock: () => number;
   readonly #maxActive: number;
   readonly #newQueueId: () => string;
-  readonly #notices: NoticeSettings;
-  readonly #settings: {
-    runDelayMs: number;
-    minBackoff: number;
-    maxBackoff: number;
-    lifetime: number;
-    bounceLifetime: number;
-    softBounce: boolean;
-    /** postconf(5) defer_transports */
-    deferTransports: Set<string>;
-  };
-  readonly #policies = new Map<string, TransportPolicy>();
+  #notices: NoticeSettings;
+  #settings: ReturnType<typeof loopSettings>;
+  #policies = new Map<string, TransportPolicy>();
+  readonly #counters?: Counters;
   readonly #destinations: Gates;
   readonly #transportGates: Gates;
   /** postqueue -f / ETRN asked for a run that ignores defer_transports; the next claim takes it. */
@@ -119,30 +120,58 @@ export class DeliveryLoop {
   #nextDue = Infinity;
 
   constructor(options: DeliveryLoopOptions) {
-    const { config } = options;
-    this.#config = config;
     this.#queue = options.queue;
+    this.#log = options.log ?? (() => {});
+    this.#clock = options.clock ?? Date.now;
+    this.#maxActive = Math.max(
+      1,
+      options.maxActive ?? options.config.int("qmgr_message_active_limit"),
+    );
+    this.#newQueueId = options.newQueueId ?? newQueueId;
+    this.#counters = options.counters;
+    this.#destinations = new Gates({ clock: this.#clock });
+    this.#transportGates = new Gates({ clock: this.#clock });
+    this.#config = options.config;
     this.#rewrite = options.rewrite;
     this.#transports = options.transports;
     this.#processLimits = options.processLimits ?? {};
-    this.#log = options.log ?? (() => {});
-    this.#clock = options.clock ?? Date.now;
-    this.#maxActive = Math.max(1, options.maxActive ?? config.int("qmgr_message_active_limit"));
-    this.#newQueueId = options.newQueueId ?? newQueueId;
-    this.#notices = noticeSettings(config);
-    this.#settings = {
-      runDelayMs: config.time("queue_run_delay") * 1000,
-      minBackoff: config.time("minimal_backoff_time"),
-      maxBackoff: config.time("maximal_backoff_time"),
-      lifetime: config.time("maximal_queue_lifetime"),
-      bounceLifetime: config.time("bounce_queue_lifetime"),
-      softBounce: config.bool("soft_bounce"),
-      deferTransports: new Set(config.list("defer_transports")),
-    };
-    this.#destinations = new Gates({ clock: this.#clock });
-    this.#transportGates = new Gates({ clock: this.#clock });
+    this.#notices = noticeSettings(options.config);
+    this.#settings = loopSettings(options.config);
     // A bad limit is a configuration error now, not a failure per message.
     for (const name of Object.keys(this.#transports)) this.#policyOf(name);
+  }
+
+  /** Throws ConfigError when a transport's scheduling parameters are invalid (reload checks). */
+  static checkTransports(
+    config: Config,
+    transports: Record<string, Transport>,
+    processLimits: Record<string, number> = {},
+  ): void {
+    for (const name of Object.keys(transports)) transportPolicy(config, name, processLimits[name]);
+  }
+
+  /**
+   * A configuration reload: messages claimed from now on are resolved,
+   * scheduled and delivered with the new parts; deliveries in flight finish
+   * with the old ones. Destination state (windows, dead sites) carries over.
+   * Throws ConfigError, changing nothing, when a transport limit is invalid.
+   */
+  reconfigure(parts: DeliveryLoopParts): void {
+    const processLimits = parts.processLimits ?? {};
+    const policies = new Map<string, TransportPolicy>();
+    for (const name of Object.keys(parts.transports)) {
+      policies.set(name, transportPolicy(parts.config, name, processLimits[name]));
+    }
+    const settings = loopSettings(parts.config);
+    const notices = noticeSettings(parts.config);
+    this.#config = parts.config;
+    this.#rewrite = parts.rewrite;
+    this.#transports = parts.transports;
+    this.#processLimits = processLimits;
+    this.#policies = policies;
+    this.#settings = settings;
+    this.#notices = notices;
+    this.kick();
   }
 
   /** Recovers messages a crash left active, then runs until stop(). */
@@ -480,6 +509,7 @@ export class DeliveryLoop {
       const timing = timings.get(r.index) ??
         { arrival: message.envelope.arrivalTime, claimed, done: now };
       this.#log(logLine(message.id, recipient, final, timing, status));
+      this.#counters?.inc("deliveries_total", { status: final.status });
       return final;
     });
     // Recipients a stop() kept from being tried are due again at once.
@@ -497,6 +527,7 @@ export class DeliveryLoop {
       await this.#queue.recordAttempt(message.id, results, next, { notices, delayWarned });
       for (const notice of notices) {
         this.#log(noticeLogLine(message.id, notice));
+        this.#counters?.inc("notices_total", { kind: notice.kind });
         // What master logs for mail from cleanup: the notice entered the queue.
         this.#log(
           `${notice.id}: from=<${notice.envelope.sender}>, size=${notice.content.length}, ` +
@@ -536,6 +567,20 @@ export class DeliveryLoop {
       return { notices: [], delayWarned: false };
     }
   }
+}
+
+/** The retry and lifetime parameters the loop reads (postconf(5)). */
+function loopSettings(config: Config) {
+  return {
+    runDelayMs: config.time("queue_run_delay") * 1000,
+    minBackoff: config.time("minimal_backoff_time"),
+    maxBackoff: config.time("maximal_backoff_time"),
+    lifetime: config.time("maximal_queue_lifetime"),
+    bounceLifetime: config.time("bounce_queue_lifetime"),
+    softBounce: config.bool("soft_bounce"),
+    // postconf(5) defer_transports
+    deferTransports: new Set(config.list("defer_transports")),
+  };
 }
 
 /** Recipients of a transport facteur does not have: error(8) answers, any other defers. */

@@ -6,6 +6,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { GroupCommitter, type TransactionHost } from "./group_commit.ts";
+import { listQuery, type Query, shapeQuery, validateListOptions } from "./list_query.ts";
 import { migrate } from "./schema.ts";
 import { storageError } from "./storage_errors.ts";
 import {
@@ -22,6 +23,8 @@ import {
   type QueueStore,
   type RecipientResult,
   type RecipientStatus,
+  SHAPE_BUCKET_MINUTES,
+  type ShapeRow,
 } from "./types.ts";
 import { validateEnvelope, validateResults } from "./validate.ts";
 
@@ -110,10 +113,10 @@ const SQL = {
     `UPDATE messages SET queue = CASE WHEN attempts = 0 THEN 'incoming' ELSE 'deferred' END
     WHERE queue = 'active'`,
   counts: "SELECT queue, count(*) AS n FROM messages GROUP BY queue",
-  listAll: `SELECT ${MESSAGE_COLUMNS} FROM messages ORDER BY arrival_time, id LIMIT ?`,
-  listQueue: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE queue = ?
-    ORDER BY arrival_time, id LIMIT ?`,
 } as const;
+
+/** MESSAGE_COLUMNS qualified for the listing's alias m. */
+const LISTED_COLUMNS = MESSAGE_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ");
 
 type Statements = { [K in keyof typeof SQL]: StatementSync };
 
@@ -124,6 +127,8 @@ export class SqliteQueueStore implements QueueStore {
   readonly path: string;
   #db: DatabaseSync;
   #stmts: Statements;
+  /** Listing statements by SQL text: one per combination of filters, so at most a few dozen. */
+  #queries = new Map<string, StatementSync>();
   #committer: GroupCommitter;
   #closed = false;
 
@@ -235,11 +240,30 @@ export class SqliteQueueStore implements QueueStore {
 
   list(options: ListOptions = {}): Promise<QueuedMessage[]> {
     return this.#read(() => {
-      const limit = options.limit ?? -1; // SQLite: negative LIMIT = no limit
-      const rows = options.queue
-        ? this.#stmts.listQueue.all(options.queue, limit)
-        : this.#stmts.listAll.all(limit);
-      return (rows as unknown as MessageRow[]).map((row) => this.#toMessage(row));
+      validateListOptions(options);
+      const rows = this.#run(listQuery(LISTED_COLUMNS, options)) as unknown as MessageRow[];
+      return rows.map((row) => this.#toMessage(row));
+    });
+  }
+
+  shape(queue: QueueName | undefined, now: number): Promise<ShapeRow[]> {
+    return this.#read(() => {
+      if (queue !== undefined && !QUEUE_NAMES.includes(queue)) {
+        throw new RangeError(`queue: shape: no queue named ${JSON.stringify(queue)}`);
+      }
+      if (!Number.isFinite(now)) throw new RangeError(`queue: shape: bad time ${now}`);
+      const rows = new Map<string, number[]>();
+      const cells = this.#run(shapeQuery(queue, now)) as unknown as {
+        domain: string;
+        bucket: number;
+        n: number;
+      }[];
+      for (const { domain, bucket, n } of cells) {
+        let counts = rows.get(domain);
+        if (!counts) rows.set(domain, counts = new Array(SHAPE_BUCKET_MINUTES.length + 1).fill(0));
+        counts[bucket] = n;
+      }
+      return [...rows].map(([domain, counts]) => ({ domain, counts }));
     });
   }
 
@@ -271,6 +295,12 @@ export class SqliteQueueStore implements QueueStore {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  #run(query: Query): unknown[] {
+    let stmt = this.#queries.get(query.sql);
+    if (!stmt) this.#queries.set(query.sql, stmt = this.#db.prepare(query.sql));
+    return stmt.all(...query.params);
   }
 
   #insert(id: string, envelope: Envelope, content: Uint8Array): void {

@@ -126,9 +126,35 @@ export interface AttemptExtras {
   delayWarned?: boolean;
 }
 
+/** What list() selects; every filter given must hold (AND). Order: oldest arrival first, then id. */
 export interface ListOptions {
   queue?: QueueName;
   limit?: number;
+  /** Exact envelope sender, ASCII case-insensitive; "" = the null sender (RFC 5321 4.5.5). */
+  sender?: string;
+  /** A recipient still to be delivered (pending or deferred) with this exact address, ASCII case-insensitive. */
+  recipient?: string;
+  /** A recipient still to be delivered in exactly this domain, ASCII case-insensitive. */
+  domain?: string;
+  /** Arrived at or before this time (ms epoch): mailq's "older than". */
+  arrivedBefore?: number;
+  /** Arrived at or after this time (ms epoch). */
+  arrivedAfter?: number;
+  /** Keyset paging: only messages after this one in (arrivalTime, id) order. */
+  after?: { arrivalTime: number; id: string };
+}
+
+/**
+ * qshape(1)'s age buckets, as upper bounds in minutes: a recipient whose
+ * message is younger than SHAPE_BUCKET_MINUTES[i] (and not younger than the
+ * bound before) counts in bucket i; the last bucket holds everything older.
+ */
+export const SHAPE_BUCKET_MINUTES: readonly number[] = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
+
+/** Recipients still to be delivered in one domain, per age bucket (SHAPE_BUCKET_MINUTES + 1 counts). */
+export interface ShapeRow {
+  domain: string;
+  counts: number[];
 }
 
 export interface QueueStore {
@@ -172,8 +198,15 @@ export interface QueueStore {
   /** Move a message that cannot be processed aside, like Postfix's corrupt queue. */
   markCorrupt(id: string): Promise<boolean>;
   get(id: string): Promise<QueuedMessage | undefined>;
-  /** Oldest arrival first. */
+  /** Oldest arrival first (then by id), filtered and paged by `options`. */
   list(options?: ListOptions): Promise<QueuedMessage[]>;
+  /**
+   * qshape(1): recipients still to be delivered (pending or deferred), per
+   * lower-cased recipient domain and message age at `now` (ms epoch), in
+   * `queue` or every queue. Rows in no particular order. Optional so simple
+   * stand-ins need not have it; the admin API pages through list() then.
+   */
+  shape?(queue: QueueName | undefined, now: number): Promise<ShapeRow[]>;
   counts(): Promise<Record<QueueName, number>>;
   /** At startup: messages left "active" by a crash become due again (at-least-once). */
   recoverActive(): Promise<number>;

@@ -27,6 +27,7 @@ export const QUEUE_METHODS: ReadonlySet<string> = new Set<QueueMethod>([
   "markCorrupt",
   "get",
   "list",
+  "shape",
   "counts",
   "recoverActive",
 ]);

@@ -22,6 +22,7 @@ import type {
   QueueName,
   QueueStore,
   RecipientResult,
+  ShapeRow,
 } from "./types.ts";
 import {
   errorFromWire,
@@ -142,6 +143,10 @@ export class WorkerQueueStore implements QueueStore {
 
   list(options?: ListOptions): Promise<QueuedMessage[]> {
     return this.#call("list", [options]) as Promise<QueuedMessage[]>;
+  }
+
+  shape(queue: QueueName | undefined, now: number): Promise<ShapeRow[]> {
+    return this.#call("shape", [queue, now]) as Promise<ShapeRow[]>;
   }
 
   counts(): Promise<Record<QueueName, number>> {

@@ -1,7 +1,12 @@
 /** The SMTP server: a listener whose connections each run an SmtpSession. */
 import type { Socket } from "node:net";
 import { Connection } from "../net/connection.ts";
-import { listen, type RefusalReason } from "../net/listener.ts";
+import {
+  listen,
+  type ListenAddress,
+  type ListenOptions,
+  type RefusalReason,
+} from "../net/listener.ts";
 import { SmtpSession } from "./session.ts";
 import { readSettings, type SmtpdSettings } from "./settings.ts";
 import type { SmtpdDeps } from "./types.ts";
@@ -17,35 +22,64 @@ export { readSettings, type SmtpdSettings } from "./settings.ts";
 export { SmtpSession } from "./session.ts";
 
 export interface SmtpServer {
-  /** The bound address (the real port when 0 was asked for). */
+  /** The bound address (the real port when 0 was asked for; a socket's path, port 0). */
   address: { host: string; port: number };
-  /** Stops accepting; open sessions get a few seconds to finish, then are cut. */
-  close(): Promise<void>;
+  /**
+   * A configuration reload: connections accepted from now on use these deps
+   * (and the settings read from them); open sessions keep theirs. Throws
+   * ConfigError, changing nothing, on a bad value.
+   */
+  update(deps: SmtpdDeps): void;
+  /** Stops accepting; open sessions get `graceMs` (default 5 s) to finish, then are cut. */
+  close(graceMs?: number): Promise<void>;
 }
 
-export interface SmtpListen {
-  host: string;
-  port: number;
-}
+/**
+ * A TCP address, or a unix-domain socket (the pickup service that
+ * `facteur sendmail` talks to): its sessions are reported as from localhost.
+ */
+export type SmtpListen = ListenAddress;
+
+const LOCAL_CLIENT = { address: "127.0.0.1", port: 0 };
 
 /**
  * Starts an smtpd service. Configuration values are read now, so a bad one
  * rejects here with a ConfigError instead of failing sessions later.
  */
 export async function startSmtpServer(deps: SmtpdDeps, where: SmtpListen): Promise<SmtpServer> {
-  const settings = readSettings(deps.config, deps.processLimit, deps.openTable);
+  let current = { deps, settings: readSettings(deps.config, deps.processLimit, deps.openTable) };
+  const remote = "path" in where ? LOCAL_CLIENT : undefined;
+  const options: ListenOptions = {
+    exemptFromClientLimit: (client) => isLimitException(client, current.deps, current.settings),
+    refuse: (socket, reason, client) =>
+      refuse(socket, reason, client, current.deps, current.settings),
+    onError: (e) => current.deps.log?.(`warning: listener: ${e.message}`),
+  };
+  const limits = () => {
+    options.maxConnections = current.settings.processLimit;
+    // Local submission has one "client"; the per-client limit means nothing there.
+    options.maxPerClient = remote ? 0 : current.settings.clientConnectionLimit;
+  };
+  limits();
   const listener = await listen(
-    { host: where.host, port: where.port },
-    (socket) => serveConnection(socket, deps, settings),
-    {
-      maxConnections: settings.processLimit,
-      maxPerClient: settings.clientConnectionLimit,
-      exemptFromClientLimit: (client) => isLimitException(client, deps, settings),
-      refuse: (socket, reason, client) => refuse(socket, reason, client, deps, settings),
-      onError: (e) => deps.log?.(`warning: listener: ${e.message}`),
+    where,
+    (socket) => {
+      const { deps, settings } = current;
+      return serveConnection(socket, deps, settings, remote);
     },
+    options,
   );
-  return { address: listener.address, close: () => listener.close() };
+  return {
+    address: listener.address,
+    update(next: SmtpdDeps) {
+      current = {
+        deps: next,
+        settings: readSettings(next.config, next.processLimit, next.openTable),
+      };
+      limits();
+    },
+    close: (graceMs?: number) => listener.close(graceMs),
+  };
 }
 
 /**
@@ -61,8 +95,14 @@ async function isLimitException(client: string, deps: SmtpdDeps, settings: Smtpd
   }
 }
 
-async function serveConnection(socket: Socket, deps: SmtpdDeps, settings: SmtpdSettings) {
+async function serveConnection(
+  socket: Socket,
+  deps: SmtpdDeps,
+  settings: SmtpdSettings,
+  remote?: { address: string; port: number },
+) {
   const conn = new Connection(socket, {
+    remote,
     timeoutMs: settings.timeoutMs,
     perRecordDeadline: settings.perRecordDeadline,
     highWaterMark: Math.max(256 * 1024, settings.lineLengthLimit * 4),

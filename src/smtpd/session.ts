@@ -125,6 +125,7 @@ export class SmtpSession {
     const name = await this.#deps.clientHostname?.(this.#ctx.client.address).catch(() => undefined);
     if (name) this.#ctx.client.hostname = name;
     this.#log(`connect from ${this.namaddr}`);
+    this.#deps.counters?.inc("smtpd_connections_total");
     try {
       await this.#serve();
     } catch (e) {
@@ -478,7 +479,10 @@ export class SmtpSession {
         this.#closing = true;
         return false;
       }
-      if (tooBig) return await this.fail("552 5.3.4 Message size exceeds fixed limit");
+      if (tooBig) {
+        this.#deps.counters?.inc("smtpd_rejects_total", { stage: "END-OF-MESSAGE", code: "5.3.4" });
+        return await this.fail("552 5.3.4 Message size exceeds fixed limit");
+      }
       const denied = await this.#check("onEndOfData");
       if (denied) return await this.#refuse("END-OF-MESSAGE", denied, tx.sender);
       let id: string;
@@ -599,6 +603,7 @@ export class SmtpSession {
       this.#ctx.helo !== undefined ? ` helo=<${this.#ctx.helo}>` : "",
     ];
     this.#log(`NOQUEUE: reject: ${stage} from ${this.namaddr}: ${error.reply};${parts.join("")}`);
+    this.#deps.counters?.inc("smtpd_rejects_total", { stage, code: error.enhanced });
     return await this.fail(error.reply);
   }
 

@@ -6,6 +6,7 @@ import type { Config } from "../config/config.ts";
 import type { MailError } from "../errors.ts";
 import type { CleanupRequest } from "../cleanup/mod.ts";
 import type { OpenTable } from "../maps/networks.ts";
+import type { Counters } from "../counters.ts";
 
 /** What the restrictions see: the session so far and the command being checked. */
 export interface SmtpdContext {
@@ -69,4 +70,6 @@ export interface SmtpdDeps {
    * Absent: ETRN is neither announced nor accepted.
    */
   etrn?: (domain: string) => Promise<MailError | undefined>;
+  /** Counts connections (smtpd_connections_total) and refusals (smtpd_rejects_total). */
+  counters?: Counters;
 }

@@ -89,12 +89,12 @@ const decoder = new TextDecoder();
 
 /** A client that writes exact bytes and reads complete (multi-line) replies. */
 export class RawClient {
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #buffer = "";
   #eof = false;
   #reading?: Promise<void>;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 
@@ -102,9 +102,11 @@ export class RawClient {
     return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
-  /** Connects and reads the greeting. */
-  static async open(port: number): Promise<{ client: RawClient; greeting: string }> {
-    const client = await RawClient.connect(port);
+  /** Connects and reads the greeting; a string is a unix-domain socket path. */
+  static async open(where: number | string): Promise<{ client: RawClient; greeting: string }> {
+    const client = typeof where === "number"
+      ? await RawClient.connect(where)
+      : new RawClient(await Deno.connect({ transport: "unix", path: where }));
     return { client, greeting: await client.reply() };
   }
 

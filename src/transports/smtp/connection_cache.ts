@@ -42,6 +42,7 @@ export class ConnectionCache {
   readonly #limits: CacheLimits;
   readonly #now: () => number;
   readonly #parked = new Map<string, Parked[]>();
+  #closed = false;
   readonly #closing = new Set<Promise<void>>();
 
   constructor(limits: CacheLimits, now: () => number = Date.now) {
@@ -74,7 +75,7 @@ export class ConnectionCache {
 
   /** Parks a session after a delivery, or closes it when it may not carry another. */
   async park(key: string, entry: CachedSession): Promise<void> {
-    if (!entry.session.open || !mayReuse(entry, this.#now(), this.#limits)) {
+    if (this.#closed || !entry.session.open || !mayReuse(entry, this.#now(), this.#limits)) {
       await entry.session.close();
       return;
     }
@@ -87,8 +88,9 @@ export class ConnectionCache {
     this.#parked.set(key, list);
   }
 
-  /** QUITs every parked session (server stop). */
+  /** QUITs every parked session (server stop, reload); later sessions are not parked. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const [key, list] of this.#parked) {
       this.#parked.delete(key);
       for (const { entry, timer } of list) {
