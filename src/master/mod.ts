@@ -29,7 +29,7 @@ import {
   preparePickupDirectory,
 } from "./pickup.ts";
 import { type ServicePlan, ServiceSet } from "./services.ts";
-import { type AdminDeps, startAdminService } from "./admin.ts";
+import { type AdminDeps, ensureAdminTokenFile, startAdminService } from "./admin.ts";
 
 export interface RunningService {
   name: string;
@@ -166,6 +166,12 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
   }).catch((e) => {
     throw new ConfigError(`cannot open the queue in ${dataDir}: ${e.message}`);
   });
+  const hasAdmin = config.services.some((s) => s.enabled && s.command === "admin");
+  const created = await ensureAdminTokenFile(config.path("admin_token_file"), hasAdmin)
+    .catch((e) => {
+      throw new ConfigError(`admin_token_file: cannot create it: ${e.message}`);
+    });
+  if (created) log(`admin_token_file: created ${created} with a new admin token (mode 0600)`);
   const counters = new Counters();
   const startedAt = Date.now();
   let stopping = false;

@@ -16,6 +16,7 @@ import { LmtpTransport, SmtpTransport } from "../transports/smtp/transport.ts";
 import { ErrorTransport } from "../transports/error/mod.ts";
 import { DiscardTransport } from "../transports/discard/mod.ts";
 import type { Transport } from "../transports/types.ts";
+import { logger } from "../log.ts";
 
 export interface AgentDeps {
   openTable: (spec: string, opts?: { aliases?: boolean }) => LookupTable;
@@ -58,9 +59,9 @@ function agentFor(
     case "virtual":
       return new VirtualTransport(config, { openTable: deps.openTable });
     case "smtp":
-      return new SmtpTransport(config, { resolver: deps.resolver }, name);
+      return new SmtpTransport(config, { resolver: deps.resolver, log: logger(name) }, name);
     case "lmtp":
-      return new LmtpTransport(config, { resolver: deps.resolver });
+      return new LmtpTransport(config, { resolver: deps.resolver, log: logger(name) });
     case "error":
       return new ErrorTransport();
     case "discard":

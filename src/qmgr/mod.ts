@@ -525,6 +525,10 @@ export class DeliveryLoop {
       // (the attempt is redone after recovery). Together, it is neither.
       const { notices, delayWarned } = await this.#noticesFor(message, results, readContent, now);
       await this.#queue.recordAttempt(message.id, results, next, { notices, delayWarned });
+      // qmgr(8) logs when the queue file goes: every recipient has its final status.
+      const finished = !interrupted && results.length === pending.length &&
+        results.every((r) => r.status !== "deferred");
+      if (finished) this.#log(`${message.id}: removed`);
       for (const notice of notices) {
         this.#log(noticeLogLine(message.id, notice));
         this.#counters?.inc("notices_total", { kind: notice.kind });

@@ -40,6 +40,11 @@ import { smtpSettings } from "./settings.ts";
 
 export interface SmtpTransportDeps {
   resolver: Resolver;
+  /**
+   * smtp(8)'s informational lines without a queue id: an address that could
+   * not be used before the next one is tried ("connect to mx1[..]:25: Connection refused").
+   */
+  log?: (line: string) => void;
   /** Test hook: one delivery over one connection (no connection cache). */
   deliver?: typeof deliverSmtp;
 }
@@ -102,6 +107,7 @@ export class SmtpTransport implements Transport {
   readonly #cache: ConnectionCache | undefined;
   readonly #limits: SessionLimits;
   readonly #fallbacks: string[];
+  readonly #log?: (line: string) => void;
   readonly #relayhost: string;
 
   constructor(config: Config, deps: SmtpTransportDeps, name = "smtp") {
@@ -114,6 +120,7 @@ export class SmtpTransport implements Transport {
     this.#cache = deps.deliver ? undefined : connectionCache(config);
     this.#limits = sessionLimits(config, "smtp");
     this.#fallbacks = config.list("smtp_fallback_relay");
+    this.#log = deps.log;
     this.#relayhost = config.get("relayhost");
   }
 
@@ -139,6 +146,7 @@ export class SmtpTransport implements Transport {
       this.#limits,
       (site) => this.#targets(site),
       (t, m) => this.#attempt(req.nexthop, t, m),
+      this.#log,
     );
   }
 
@@ -202,6 +210,7 @@ export class LmtpTransport implements Transport {
   readonly #myhostname: string;
   readonly #limits: SessionLimits;
   readonly #fallbacks: string[];
+  readonly #log?: (line: string) => void;
 
   constructor(config: Config, deps: SmtpTransportDeps) {
     this.#settings = smtpSettings((n) => config.get(n), true);
@@ -212,6 +221,7 @@ export class LmtpTransport implements Transport {
     this.#myhostname = config.get("myhostname");
     this.#limits = sessionLimits(config, "lmtp");
     this.#fallbacks = config.list("lmtp_fallback_relay");
+    this.#log = deps.log;
   }
 
   deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
@@ -227,7 +237,7 @@ export class LmtpTransport implements Transport {
       fallbacks: this.#fallbacks,
       relayhost: false, // smtp_connect.c checks relayhost in SMTP mode only
     };
-    return deliverToSites(plan, req, this.#limits, (site) => this.#inet(site), attempt);
+    return deliverToSites(plan, req, this.#limits, (site) => this.#inet(site), attempt, this.#log);
   }
 
   #socket(nexthop: string): Promise<SmtpTarget[]> {
@@ -271,6 +281,7 @@ export async function deliverToSites(
   limits: SessionLimits,
   resolve: Resolve,
   attempt: Attempt,
+  log?: (line: string) => void,
 ): Promise<RecipientResult[]> {
   const message = smtpMessage(req);
   const sites = [...plan.nexthops, ...plan.fallbacks];
@@ -305,6 +316,7 @@ export async function deliverToSites(
       { ...message, recipients: left },
       attempt,
       limits.sessions,
+      log,
     );
     final.push(...tried.final);
     if (tried.undecided) undecided = tried.undecided;
@@ -347,15 +359,19 @@ async function trySite(
   message: SmtpMessage,
   attempt: Attempt,
   sessionLimit: number,
+  log?: (line: string) => void,
 ): Promise<SiteOutcome> {
   const final: RecipientResult[] = [];
   let left = message.recipients;
   let undecided: RecipientResult[] | undefined;
   let sessions = 0;
-  for (const target of targets) {
+  for (const [i, target] of targets.entries()) {
     if (left.length === 0) break;
     const outcome = await attempt(target, { ...message, recipients: left });
     if (outcome.kind === "failed") {
+      // smtp_connect.c: the failure is logged when another address is tried next;
+      // the last one's is the recipients' status text.
+      if (i < targets.length - 1) log?.(outcome.reason);
       undecided = failAll(outcome, left);
       if (outcome.temporary) undecided = siteFailed(undecided);
       continue;
