@@ -54,6 +54,7 @@ Deno.test("qmgr: a destination that refuses connections is dead after one cohort
     30,
   );
   assert.equal((await h.queue.list({ queue: "deferred" })).length, 30);
+  assert.equal(h.log.filter((l) => l.endsWith(": removed")).length, 30, "only the sent ones left");
   assert.equal(h.loop.destinationState("smtp", "dead.test")?.dead, true);
 
   // Within minimal_backoff_time (60s here) a new attempt is not made...
