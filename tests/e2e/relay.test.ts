@@ -10,7 +10,7 @@ import { findPeer, requirePeer } from "../peers.ts";
 import { freePort } from "../peers/postfix.ts";
 import { startDnsmasq } from "../peers/dnsmasq.ts";
 import { RawClient } from "../smtpd/helpers.ts";
-import { eventually, startServer } from "./harness.ts";
+import { eventually, mailbox, maildirMessages, startServer } from "./harness.ts";
 
 const sinkPeer = requirePeer("smtp-sink", "postfix");
 const dnsmasqPeer = requirePeer("dnsmasq", "dnsmasq-base");
@@ -161,6 +161,20 @@ Deno.test({
           `${bounced}: to=<dave@refuses\\.test>, relay=mx\\.refuses\\.test\\[127\\.0\\.0\\.4\\]:${sinkPort}, .*dsn=5\\.\\d+\\.\\d+, status=bounced \\(host mx\\.refuses\\.test\\[127\\.0\\.0\\.4\\] said: 5`,
         ),
       );
+
+      // The refusal comes back to alice as an RFC 3464 report with the remote reply.
+      const [report] = await eventually(async () => {
+        const got = await maildirMessages(mailbox(server, "alice"));
+        return got.length === 1 ? got : undefined;
+      });
+      const dsn = new TextDecoder().decode(report.bytes).replaceAll("\r\n", "\n");
+      assert.match(dsn, /^Content-Type: multipart\/report; report-type=delivery-status/m);
+      assert.match(dsn, /^Final-Recipient: rfc822; dave@refuses\.test$/m);
+      assert.match(dsn, /^Action: failed$/m);
+      assert.match(dsn, /^Status: 5\.\d+\.\d+$/m);
+      assert.match(dsn, /^Remote-MTA: dns; mx\.refuses\.test$/m);
+      assert.match(dsn, /^Diagnostic-Code: smtp; 5\d\d /m);
+      assert.match(dsn, /^Subject: refused$/m, "the original's headers are returned");
 
       const deferred = await send(server.port, "erin@dead.test", "nobody home");
       await server.waitForLog(
