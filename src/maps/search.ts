@@ -205,12 +205,14 @@ export interface SearchResult {
 export async function searchTables(
   tables: LookupTable[],
   keys: SearchKey[],
+  onLookup?: (table: LookupTable, key: string, value: string | undefined) => void,
 ): Promise<SearchResult | undefined> {
   for (const key of keys) {
     if (key.key === "") continue;
     for (const table of tables) {
       if (key.partial && table.pattern) continue;
       const value = await table.lookup(key.key);
+      onLookup?.(table, key.key, value);
       if (value !== undefined) return { value, key, table };
     }
   }

@@ -5,6 +5,7 @@
  */
 import { type SearchKey, type SearchResult, searchTables } from "../maps/search.ts";
 import type { LookupTable, OpenTable } from "./types.ts";
+import { traceLookup, tracing } from "./trace.ts";
 
 export class TableList {
   readonly #specs: readonly string[];
@@ -47,7 +48,12 @@ export class TableList {
    */
   async search(keys: SearchKey[]): Promise<SearchResult | undefined> {
     if (this.#specs.length === 0) return undefined;
-    return await searchTables(this.#specs.map((spec) => this.#table(spec)), keys);
+    const tables = this.#specs.map((spec) => this.#table(spec));
+    // The route explainer shows every key tried, found or not.
+    const onLookup = tracing()
+      ? (t: LookupTable, key: string, value?: string) => traceLookup(this.param, t.spec, key, value)
+      : undefined;
+    return await searchTables(tables, keys, onLookup);
   }
 
   #table(spec: string): LookupTable {
