@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
-import { RawClient } from "../smtpd/helpers.ts";
 import { eventually, startServer } from "./harness.ts";
+import { send } from "./sink.ts";
 
 interface Receiver {
   port: number;
@@ -88,23 +88,6 @@ async function startReceiver(dataDelayMs: number): Promise<Receiver> {
         server.close(() => resolve());
       }),
   };
-}
-
-async function send(port: number, rcpt: string, subject: string): Promise<string> {
-  const { client } = await RawClient.open(port);
-  try {
-    assert.match(await client.command("EHLO client.test"), /^250/);
-    assert.match(await client.command("MAIL FROM:<alice@example.test>"), /^250/);
-    assert.match(await client.command(`RCPT TO:<${rcpt}>`), /^250/);
-    assert.match(await client.command("DATA"), /^354/);
-    const reply = await client.command(`Subject: ${subject}\r\n\r\nhello\r\n.`);
-    const id = reply.match(/^250 2\.0\.0 Ok: queued as (\S+)/)?.[1];
-    assert.ok(id, reply);
-    await client.command("QUIT");
-    return id;
-  } finally {
-    client.close();
-  }
 }
 
 Deno.test("[services.mysmtp] command smtp: own HELO name, at most mysmtp_destination_concurrency_limit connections", async () => {

@@ -6,11 +6,8 @@
  * one delay warning after delay_warning_time, not one per attempt.
  */
 import assert from "node:assert/strict";
-import { connect } from "node:net";
-import { join } from "node:path";
-import { findPeer, requirePeer } from "../peers.ts";
+import { requirePeer } from "../peers.ts";
 import { freePort } from "../peers/postfix.ts";
-import { RawClient } from "../smtpd/helpers.ts";
 import {
   eventually,
   mailbox,
@@ -18,71 +15,22 @@ import {
   type RunningServer,
   startServer,
 } from "./harness.ts";
+import { dumpDir, dumps, send, startSink } from "./sink.ts";
 
 const sinkPeer = requirePeer("smtp-sink", "postfix");
 const decoder = new TextDecoder();
 
-async function waitTcp(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
-
-/** smtp-sink(1) on loopback, dumping each transaction into `dump`; -N hides DSN from EHLO. */
-async function startSink(port: number, dump: string, extra: string[]) {
-  const user = Deno.uid() === 0 ? ["-u", "nobody"] : [];
-  const child = new Deno.Command(findPeer("smtp-sink")!, {
-    args: [...user, "-d", join(dump, "msg."), ...extra, `127.0.0.1:${port}`, "10"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitTcp(port);
-  return {
-    stop: async () => {
-      try {
-        Deno.kill(child.pid, "SIGTERM");
-      } catch {
-        // already exited
-      }
-      await child.status;
-    },
-  };
-}
-
 /** smtp-sink's dump files, once there is one with the whole message (it is written as it comes). */
 function sunk(dir: string): Promise<string[]> {
   return eventually(async () => {
-    const out: string[] = [];
-    for await (const e of Deno.readDir(dir)) out.push(await Deno.readTextFile(join(dir, e.name)));
+    const out = await dumps(dir);
     return out.length > 0 && out.every((f) => /\nhello\r?\n/.test(f)) && out;
   });
 }
 
-/** One message from alice@example.test; `rcptParams` follow RCPT TO. Returns the queue id. */
-async function send(port: number, rcpt: string, rcptParams: string): Promise<string> {
-  const { client } = await RawClient.open(port);
-  try {
-    assert.match(await client.command("EHLO client.test"), /^250/);
-    assert.match(await client.command("MAIL FROM:<alice@example.test> RET=HDRS"), /^250/);
-    assert.match(await client.command(`RCPT TO:<${rcpt}> ${rcptParams}`.trimEnd()), /^250/);
-    assert.match(await client.command("DATA"), /^354/);
-    const reply = await client.command(
-      `From: alice@example.test\r\nTo: ${rcpt}\r\nSubject: notice test\r\n\r\nhello\r\n.`,
-    );
-    const id = reply.match(/^250 2\.0\.0 Ok: queued as (\S+)/)?.[1];
-    assert.ok(id, reply);
-    await client.command("QUIT");
-    return id;
-  } finally {
-    client.close();
-  }
+/** One message from alice@example.test, RET=HDRS, `rcptParams` after RCPT TO; returns the queue id. */
+function sendNotified(port: number, rcpt: string, rcptParams: string): Promise<string> {
+  return send(port, rcpt, "notice test", { body: "hello", mailParams: "RET=HDRS", rcptParams });
 }
 
 /** The message/delivery-status part of a notice. */
@@ -105,9 +53,8 @@ async function withSink(
   body: (server: RunningServer, dump: string) => Promise<void>,
 ) {
   const port = freePort();
-  const dump = await Deno.makeTempDir({ prefix: "facteur-sink-" });
-  await Deno.chmod(dump, 0o777); // smtp-sink runs as nobody under root
-  const sink = await startSink(port, dump, sinkArgs);
+  const dump = await dumpDir();
+  const sink = await startSink("127.0.0.1", port, sinkArgs, dump); // -N hides DSN from EHLO
   const server = await startServer({ toml: `relayhost = "[127.0.0.1]:${port}"` });
   try {
     await body(server, dump);
@@ -124,7 +71,7 @@ Deno.test({
   ...sinkPeer,
   fn: () =>
     withSink(["-N"], async (server, dump) => {
-      const id = await send(server.port, "bob@remote.test", "NOTIFY=SUCCESS");
+      const id = await sendNotified(server.port, "bob@remote.test", "NOTIFY=SUCCESS");
       const [notice] = await aliceGets(server, 1);
       const files = await sunk(dump);
       assert.equal(files.length, 1);
@@ -150,7 +97,7 @@ Deno.test({
   ...sinkPeer,
   fn: () =>
     withSink([], async (server, dump) => {
-      const id = await send(server.port, "bob@remote.test", "NOTIFY=SUCCESS");
+      const id = await sendNotified(server.port, "bob@remote.test", "NOTIFY=SUCCESS");
       const files = await sunk(dump);
       assert.equal(files.length, 1);
       assert.match(files[0], /^X-Rcpt-Args: <bob@remote\.test> NOTIFY=SUCCESS/m);
@@ -165,7 +112,7 @@ Deno.test({
 Deno.test("NOTIFY=SUCCESS to a local mailbox: the sender gets Action: delivered", async () => {
   const server = await startServer();
   try {
-    const id = await send(
+    const id = await sendNotified(
       server.port,
       "bob@example.test",
       "NOTIFY=SUCCESS ORCPT=rfc822;bob@example.test",
@@ -197,7 +144,7 @@ Deno.test("a deferred message gets exactly one delay warning after delay_warning
     ].join("\n"),
   });
   try {
-    const id = await send(server.port, "carol@remote.test", "");
+    const id = await sendNotified(server.port, "carol@remote.test", "");
     const deferred = new RegExp(`${id}: to=<carol@remote\\.test>.*status=deferred`, "g");
     const warned = await server.waitForLog(
       new RegExp(`${id}: sender delay notification: (\\S+)`),

@@ -11,8 +11,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { requirePeer } from "../peers.ts";
 import { freePort } from "../peers/postfix.ts";
 import { type Dnsmasq, startDnsmasq } from "../peers/dnsmasq.ts";
-import { RawClient } from "../smtpd/helpers.ts";
 import { eventually, startServer } from "./harness.ts";
+import { send } from "./sink.ts";
 
 const dnsmasqPeer = requirePeer("dnsmasq", "dnsmasq-base");
 
@@ -118,26 +118,6 @@ class Receiver {
   }
 }
 
-/** One message from alice (local) to `rcpt` over SMTP; returns the queue id. */
-async function send(port: number, rcpt: string, subject: string, body = "hi"): Promise<string> {
-  const { client } = await RawClient.open(port);
-  try {
-    assert.match(await client.command("EHLO client.test"), /^250/);
-    assert.match(await client.command("MAIL FROM:<alice@example.test>"), /^250/);
-    assert.match(await client.command(`RCPT TO:<${rcpt}>`), /^250/);
-    assert.match(await client.command("DATA"), /^354/);
-    const reply = await client.command(
-      `From: alice@example.test\r\nSubject: ${subject}\r\n\r\n${body}\r\n.`,
-    );
-    const id = reply.match(/^250 2\.0\.0 Ok: queued as (\S+)/)?.[1];
-    assert.ok(id, reply);
-    await client.command("QUIT");
-    return id;
-  } finally {
-    client.close();
-  }
-}
-
 function esc(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -154,7 +134,7 @@ Deno.test("a receiver that drops the connection mid-DATA: deferred 4.4.2, then d
     // Larger than the loopback socket buffers take (tcp_wmem max 4 MB), so
     // the body is still being written when the socket goes.
     const big = ("x".repeat(76) + "\r\n").repeat(80000);
-    const id = await send(server.port, "bob@remote.test", "dropped", big);
+    const id = await send(server.port, "bob@remote.test", "dropped", { body: big });
     await server.waitForLog(
       new RegExp(
         `${id}: to=<bob@remote\\.test>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${port}, .*dsn=4\\.4\\.2, ` +

@@ -1,13 +1,17 @@
 /**
  * Receiving end of outbound end-to-end tests: Postfix's smtp-sink(1) on a
- * loopback address, each transaction dumped to a file, and an SMTP client
- * that submits mail from alice (local) to the real server.
+ * loopback address, each transaction dumped to a file, an SMTP client that
+ * submits mail from alice (local) to the real server, and a Scenario that
+ * starts dnsmasq, sinks and servers for one test and stops them after it.
  */
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { findPeer } from "../peers.ts";
+import { freePort } from "../peers/postfix.ts";
+import { type Dnsmasq, startDnsmasq } from "../peers/dnsmasq.ts";
 import { RawClient } from "../smtpd/helpers.ts";
+import { eventually, type RunningServer, type ServerOptions, startServer } from "./harness.ts";
 
 export interface Child {
   stop(): Promise<void>;
@@ -74,9 +78,32 @@ export async function dumps(dir: string): Promise<string[]> {
   return out;
 }
 
-export interface Outgoing {
+/** Waits until the sink's dump directory holds `count` transactions; returns them. */
+export function dumped(dir: string, count: number): Promise<string[]> {
+  return eventually(async () => {
+    const files = await dumps(dir);
+    return files.length === count ? files : undefined;
+  });
+}
+
+/** What a message may carry besides its recipient and subject. */
+export interface Extras {
+  /** The text after the header (default "hi"). */
+  body?: string;
+  /** ESMTP parameters after MAIL FROM (e.g. "RET=HDRS", RFC 3461). */
+  mailParams?: string;
+  /** ESMTP parameters after RCPT TO (e.g. "NOTIFY=SUCCESS", RFC 3461). */
+  rcptParams?: string;
+}
+
+export interface Outgoing extends Extras {
   rcpt: string;
   subject: string;
+}
+
+/** `command` followed by its ESMTP parameters, if any. */
+function withParams(command: string, params = ""): string {
+  return `${command} ${params}`.trimEnd();
 }
 
 /** Messages from alice (local), one recipient each, in one SMTP session; returns the queue ids. */
@@ -85,12 +112,13 @@ export async function sendEach(port: number, messages: Outgoing[]): Promise<stri
   try {
     assert.match(await client.command("EHLO client.test"), /^250/);
     const ids: string[] = [];
-    for (const { rcpt, subject } of messages) {
-      assert.match(await client.command("MAIL FROM:<alice@example.test>"), /^250/);
-      assert.match(await client.command(`RCPT TO:<${rcpt}>`), /^250/);
+    for (const { rcpt, subject, body = "hi", mailParams, rcptParams } of messages) {
+      const mail = withParams("MAIL FROM:<alice@example.test>", mailParams);
+      assert.match(await client.command(mail), /^250/);
+      assert.match(await client.command(withParams(`RCPT TO:<${rcpt}>`, rcptParams)), /^250/);
       assert.match(await client.command("DATA"), /^354/);
       const reply = await client.command(
-        `From: alice@example.test\r\nTo: ${rcpt}\r\nSubject: ${subject}\r\n\r\nhi\r\n.`,
+        `From: alice@example.test\r\nTo: ${rcpt}\r\nSubject: ${subject}\r\n\r\n${body}\r\n.`,
       );
       const id = reply.match(/^250 2\.0\.0 Ok: queued as (\S+)/)?.[1];
       assert.ok(id, reply);
@@ -104,6 +132,81 @@ export async function sendEach(port: number, messages: Outgoing[]): Promise<stri
 }
 
 /** One message from alice (local) to `rcpt` over SMTP; returns the queue id. */
-export async function send(port: number, rcpt: string, subject: string): Promise<string> {
-  return (await sendEach(port, [{ rcpt, subject }]))[0];
+export async function send(
+  port: number,
+  rcpt: string,
+  subject: string,
+  extras: Extras = {},
+): Promise<string> {
+  return (await sendEach(port, [{ rcpt, subject, ...extras }]))[0];
+}
+
+/** The server configuration for MX routing: our dnsmasq, the sinks' port, IPv4 only. */
+function dnsToml(dnsPort: number, sinkPort: number): string {
+  return `dns_nameservers = ["127.0.0.1:${dnsPort}"]\n` +
+    `smtp_tcp_port = "${sinkPort}"\ninet_protocols = "ipv4"\n`;
+}
+
+/**
+ * One outbound test's world: a dnsmasq port, the port every sink listens on,
+ * and everything the test starts, stopped in reverse order whatever happened.
+ */
+export class Scenario {
+  readonly sinkPort = freePort();
+  readonly dnsPort = freePort();
+  /** The server configuration for MX routing through this scenario's dnsmasq. */
+  readonly toml = dnsToml(this.dnsPort, this.sinkPort);
+  readonly #stops: (() => Promise<unknown>)[] = [];
+
+  add<T extends Child | Dnsmasq | RunningServer>(thing: T): T {
+    this.#stops.push(() => thing.stop());
+    return thing;
+  }
+
+  /** Removed at the end (a server's directory, a table). */
+  remove(path: string): void {
+    this.#stops.push(() => Deno.remove(path, { recursive: true }));
+  }
+
+  /** A sink dump directory, removed at the end. */
+  async dir(): Promise<string> {
+    const dir = await dumpDir();
+    this.remove(dir);
+    return dir;
+  }
+
+  /** dnsmasq serving only `records` under .test (once it answers for `readyName`, if given). */
+  async dns(records: string[], readyName?: string): Promise<void> {
+    this.add(await startDnsmasq(this.dnsPort, ["--local=/test/", ...records], readyName));
+  }
+
+  /** smtp-sink on host:sinkPort dumping into a fresh directory; returns the directory. */
+  async sink(host: string): Promise<string> {
+    const dir = await this.dir();
+    this.add(await startSink(host, this.sinkPort, [], dir));
+    return dir;
+  }
+
+  /** The server, by default configured for MX routing; stopped and its directory removed. */
+  async server(opts: ServerOptions = { toml: this.toml }): Promise<RunningServer> {
+    const server = await startServer(opts);
+    this.remove(server.dir);
+    return this.add(server);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const stop of this.#stops.reverse()) await stop().catch(() => {});
+  }
+}
+
+/** A test body given a fresh Scenario, stopped afterwards. */
+export function inScenario(body: (s: Scenario) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const scenario = new Scenario();
+    try {
+      await body(scenario);
+    } finally {
+      await scenario.stopAll();
+    }
+  };
 }
