@@ -25,7 +25,7 @@ import {
 import type { Route, RouteContext } from "./routes.ts";
 import { FILTER_QUERY, LIMIT_QUERY, ref } from "./schemas.ts";
 import { detail, summary } from "./summary.ts";
-import type { AdminEnv } from "./types.ts";
+import type { AdminDeps, AdminEnv } from "./types.ts";
 
 const id = (c: Context<AdminEnv>) => c.req.param("id") as string;
 
@@ -159,7 +159,11 @@ const bulkRoutes: Route[] = OPERATIONS.map((op) => ({
       schema: ref("Matched"),
     },
   },
-  handle: async (c, ctx) => c.json(await bulk(c, ctx, op)),
+  handle: async (c, ctx) => {
+    const result = await bulk(c, ctx, op);
+    if (result.changed > 0) wake(ctx.deps, op);
+    return c.json(result);
+  },
 }));
 
 const NOT_FOUND = { description: "no message with this id", schema: ref("Error") };
@@ -221,10 +225,16 @@ const messageRoutes: Route[] = [
     },
     handle: async (c, { deps }) => {
       await applyOne(deps.queue, op, id(c));
+      wake(deps, op);
       return c.json({ changed: 1 });
     },
   })),
 ];
+
+/** Released and requeued messages are due now: tell qmgr rather than wait for its next run. */
+function wake(deps: AdminDeps, op: Operation): void {
+  if (op === "release" || op === "requeue") deps.kick?.();
+}
 
 /** Fixed paths before the {id} ones (ids are upper case, so they never collide anyway). */
 export const QUEUE_ROUTES: Route[] = [

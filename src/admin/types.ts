@@ -10,6 +10,8 @@ export interface AdminDeps {
   config(): Config;
   /** postqueue -f / -s: make due (all, or with a recipient in `domain`) and wake qmgr; how many. */
   flush(domain?: string): Promise<number>;
+  /** Wake qmgr: messages were released or requeued (due now), so it need not wait for its next run. */
+  kick?(): void;
   /** Reload the config file; on problems the old configuration keeps running. */
   reload(): Promise<{ ok: true } | { ok: false; problems: string[] }>;
   /** Problems with the config file on disk ("file:line: ..."); [] = fine. */

@@ -167,6 +167,13 @@ function readServices(
       );
     }
     // master.cf: the smtp, submission and smtps services run smtpd.
+    if (!(COMMANDS as readonly string[]).includes(String(command)) && body.command === undefined) {
+      throw new ConfigError(
+        `[services.${name}] has no command, and "${name}" is not a facteur daemon: add ` +
+          `command = "smtpd" for an SMTP listener (or one of ${COMMANDS.join(", ")})`,
+        where(["services"], name),
+      );
+    }
     if (!(COMMANDS as readonly string[]).includes(String(command))) {
       throw new ConfigError(
         `[services.${name}] command ${JSON.stringify(command)} is not a facteur daemon (have: ${

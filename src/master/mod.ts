@@ -30,6 +30,7 @@ import {
 } from "./pickup.ts";
 import { type ServicePlan, ServiceSet } from "./services.ts";
 import { type AdminDeps, ensureAdminTokenFile, startAdminService } from "./admin.ts";
+import { applyToSelection } from "../admin/queue_ops.ts";
 
 export interface RunningService {
   name: string;
@@ -329,12 +330,14 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
     queue,
     config: () => current.config,
     flush: async (domain?: string) => {
+      // postqueue -f: every deferred and incoming message, a page at a time.
       const due = domain === undefined
-        ? await requeueAll(queue)
+        ? (await applyToSelection(queue, "requeue", {})).changed
         : await queue.requeueDomain(domain);
       delivery.flush();
       return due;
     },
+    kick: () => delivery.kick(),
     reload: () => reload(),
     check: async () => {
       try {
@@ -434,15 +437,6 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
       log("stopped");
     },
   };
-}
-
-/** postqueue -f: every deferred and incoming message due now; how many. */
-async function requeueAll(queue: QueueStore): Promise<number> {
-  let due = 0;
-  for (const name of ["deferred", "incoming"] as const) {
-    for (const m of await queue.list({ queue: name })) if (await queue.requeue(m.id)) due++;
-  }
-  return due;
 }
 
 /** Whether `work` settled within `ms`. */

@@ -145,6 +145,10 @@ Deno.test("service errors point at the service table", () => {
     configError(`[services.x]\ncommand = "qmgrd"\nlisten = "1"`).message,
     /not a facteur daemon/,
   );
+  // No command and a name that is no daemon: point at the table, suggest smtpd.
+  const missing = configError(`myhostname = "x"\n\n[services.submission2]\nlisten = "1"`);
+  assert.equal(missing.line, 3);
+  assert.match(missing.message, /has no command, .*add command = "smtpd"/);
   assert.match(
     configError(`[services.smtp]\ntype = "fifo"`).message,
     /type must be "inet" or "unix"/,
