@@ -229,6 +229,56 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   // postconf(5) transport_maps, transport(5): per-address/domain transport:nexthop overrides.
   transport_maps: p("list", "", "tables mapping recipients to transport:nexthop"),
 
+  // Address rewriting: trivial-rewrite(8) "rewrite" context and cleanup(8). ADDRESS_REWRITING_README.
+  append_at_myorigin: p("bool", "yes", 'append "@$myorigin" to addresses without a domain'),
+  append_dot_mydomain: p("bool", "no", 'append ".$mydomain" to domains without a dot'),
+  swap_bangpath: p("bool", "yes", 'rewrite "site!user" to "user@site"'),
+  allow_percent_hack: p("bool", "yes", 'rewrite "user%domain" to "user@domain"'),
+  canonical_maps: p("list", "", "address mapping for envelope and header sender and recipient"),
+  sender_canonical_maps: p("list", "", "address mapping for envelope and header senders"),
+  recipient_canonical_maps: p("list", "", "address mapping for envelope and header recipients"),
+  canonical_classes: p(
+    "list",
+    "envelope_sender, envelope_recipient, header_sender, header_recipient",
+    "what canonical_maps rewrites",
+  ),
+  sender_canonical_classes: p(
+    "list",
+    "envelope_sender, header_sender",
+    "what sender_canonical_maps rewrites",
+  ),
+  recipient_canonical_classes: p(
+    "list",
+    "envelope_recipient, header_recipient",
+    "what recipient_canonical_maps rewrites",
+  ),
+  masquerade_domains: p("list", "", "domains whose subdomains are hidden (! excludes)"),
+  masquerade_exceptions: p("list", "", "user names never masqueraded"),
+  masquerade_classes: p(
+    "list",
+    "envelope_sender, header_sender, header_recipient",
+    "what address masquerading rewrites",
+  ),
+  propagate_unmatched_extensions: p(
+    "list",
+    "canonical, virtual",
+    "where an address extension the table did not match is carried over",
+  ),
+  local_header_rewrite_clients: p(
+    "list",
+    "permit_inet_interfaces",
+    "clients whose message headers are rewritten as local mail's",
+  ),
+  remote_header_rewrite_domain: p(
+    "string",
+    "",
+    "domain for incomplete header addresses from other clients (empty: no rewriting)",
+  ),
+  relocated_maps: p("list", "", "tables of users and domains that moved (550 5.1.6)"),
+  always_bcc: p("string", "", "address that gets a blind copy of every message"),
+  sender_bcc_maps: p("list", "", "blind copy addresses by sender"),
+  recipient_bcc_maps: p("list", "", "blind copy addresses by recipient"),
+
   // Delivery concurrency, enforced by qmgr. postconf(5); <transport>_destination_* override the
   // default_destination_* ones for that master.cf transport name.
   default_destination_concurrency_limit: p(
