@@ -82,7 +82,7 @@ Deno.test({
     const deferred = await send(server.port, "erin@dead.test", "nobody home");
     await server.waitForLog(
       new RegExp(
-        `${deferred}: to=<erin@dead\\.test>, relay=mx\\.dead\\.test\\[127\\.0\\.0\\.3\\]:${sinkPort}, .*dsn=4\\.4\\.1, status=deferred \\(connect to mx\\.dead\\.test\\[127\\.0\\.0\\.3\\]:${sinkPort}: Connection refused\\)`,
+        `${deferred}: to=<erin@dead\\.test>, relay=none, .*dsn=4\\.4\\.1, status=deferred \\(connect to mx\\.dead\\.test\\[127\\.0\\.0\\.3\\]:${sinkPort}: Connection refused\\)`,
       ),
     );
   }),

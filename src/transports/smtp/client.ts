@@ -244,7 +244,11 @@ export class SmtpSession {
     try {
       wire = await ClientWire.connect(target, t.connect);
     } catch (e) {
-      return fail(new Failure(true, "4.4.1", `connect to ${relay}: ${connectError(e)}`));
+      // smtp(8) logs relay=none until a connection exists.
+      return {
+        ...fail(new Failure(true, "4.4.1", `connect to ${relay}: ${connectError(e)}`)),
+        relay: "none",
+      };
     }
     try {
       const features = await greet(wire, server, settings, options.lmtp ?? false, target.host);
