@@ -160,9 +160,16 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
   const dataDir = config.path("data_directory");
   await Deno.mkdir(dataDir, { recursive: true });
   // SQLite in its own thread: its fsyncs must not stall the SMTP sessions on this one.
+  let delivery: DeliveryLoop | undefined;
   const queue = await openQueue(dataDir, {
     thread: "worker",
     workerEntry: options.queueWorkerEntry,
+    // A crashed queue thread is replaced (at most 5 times in 10 minutes); then the queue answers 451.
+    restartLimit: 5,
+    onWorkerRestart: (e) => {
+      log(`warning: queue worker: ${e.message}; a new one has opened the queue`);
+      void delivery?.recoverLost();
+    },
     onWorkerDeath: (e) => log(`fatal: queue worker: ${e.message}; every queue operation now fails`),
   }).catch((e) => {
     throw new ConfigError(`cannot open the queue in ${dataDir}: ${e.message}`);
@@ -177,7 +184,7 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
   const startedAt = Date.now();
   let stopping = false;
 
-  const delivery = new DeliveryLoop({
+  delivery = new DeliveryLoop({
     config,
     queue,
     rewrite: daemons.rewrite,

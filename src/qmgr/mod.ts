@@ -217,6 +217,15 @@ export class DeliveryLoop {
     this.kick();
   }
 
+  /**
+   * The queue worker was replaced: results it lost left messages active in
+   * the database. Make them due again (those still in hand are not started twice).
+   */
+  async recoverLost(): Promise<void> {
+    await this.#recover();
+    this.kick();
+  }
+
   /** A destination's scheduling state (tests, admin). */
   destinationState(transport: string, destination: string) {
     return this.#destinations.state(`${transport}\n${destination}`);

@@ -10,7 +10,7 @@
  * `deno bundle` does not follow `new Worker(new URL(...))`, but the entry
  * itself is always there; it checks isQueueWorker() and serves the queue.
  */
-import type { MailError } from "../errors.ts";
+import { MailError } from "../errors.ts";
 import { Outbox } from "./outbox.ts";
 import type { SqliteQueueOptions } from "./sqlite_store.ts";
 import { storageError } from "./storage_errors.ts";
@@ -36,9 +36,20 @@ import {
 export interface WorkerQueueOptions extends SqliteQueueOptions {
   /** Module the worker runs; it must call runQueueWorker(). Default: Deno.mainModule. */
   workerEntry?: string | URL;
-  /** Told once when the worker dies; every call fails with 451 4.3.0 from then on. */
+  /**
+   * How many times a dead worker is replaced within RESTART_WINDOW_MS (default 0:
+   * never). Calls in flight when it died fail with 451 4.3.0 (the database rolls
+   * back what was not committed); calls made while the new one opens wait for it.
+   */
+  restartLimit?: number;
+  /** Told each time the worker died and a new one opened the database. */
+  onWorkerRestart?: (error: MailError) => void;
+  /** Told once when the worker dies for good; every call fails with 451 4.3.0 from then on. */
   onWorkerDeath?: (error: MailError) => void;
 }
+
+/** The window over which restartLimit counts restarts. */
+export const RESTART_WINDOW_MS = 10 * 60_000;
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -49,41 +60,60 @@ export class WorkerQueueStore implements QueueStore {
   readonly path: string;
   /** Settles when the worker has opened (and migrated) the database, or failed to. */
   readonly opened: Promise<void>;
-  #worker: Worker;
-  #outbox: Outbox<QueueRequest>;
+  #worker!: Worker;
+  #outbox!: Outbox<QueueRequest>;
   #waiting = new Map<number, Waiter>();
   #nextId = 1;
   #closing?: Promise<void>;
   #dead?: MailError;
+  /** A replacement worker is opening the database: calls wait for it. */
+  #restarting?: Promise<void>;
+  #restarts: number[] = [];
+  #restartGeneration = 0;
+  readonly #entry: string | URL;
+  readonly #openArgs: unknown[];
+  readonly #restartLimit: number;
   #onFlush?: (batchSize: number) => void;
   #onWorkerDeath?: (error: MailError) => void;
+  #onWorkerRestart?: (error: MailError) => void;
 
   constructor(path: string, options: WorkerQueueOptions = {}) {
-    const { workerEntry, onFlush, onWorkerDeath, ...sqliteOptions } = options;
+    const {
+      workerEntry,
+      onFlush,
+      onWorkerDeath,
+      onWorkerRestart,
+      restartLimit,
+      ...sqliteOptions
+    } = options;
     this.path = path;
     this.#onFlush = onFlush;
     this.#onWorkerDeath = onWorkerDeath;
+    this.#onWorkerRestart = onWorkerRestart;
+    this.#restartLimit = restartLimit ?? 0;
+    this.#entry = workerEntry ?? Deno.mainModule;
+    this.#openArgs = [path, { ...sqliteOptions, reportFlushes: onFlush !== undefined }];
+    this.opened = this.#spawn();
+    this.opened.catch(() => {}); // also reported to every caller; openQueue awaits it
+  }
+
+  /** Starts a worker and has it open the database. */
+  #spawn(): Promise<void> {
     // Permissions: the default, "inherit", gives the worker exactly this process's.
-    this.#worker = new Worker(workerEntry ?? Deno.mainModule, {
-      type: "module",
-      name: QUEUE_WORKER_NAME,
-    });
+    const worker = new Worker(this.#entry, { type: "module", name: QUEUE_WORKER_NAME });
+    this.#worker = worker;
     this.#outbox = new Outbox(
-      (batch, transfer) => this.#worker.postMessage(batch, transfer),
+      (batch, transfer) => worker.postMessage(batch, transfer),
       (request, error) => this.#settle(request.id, (waiter) => waiter.reject(unsent(error))),
     );
-    this.#worker.onmessage = (event: MessageEvent<(QueueReply | FlushEvent)[]>) =>
+    worker.onmessage = (event: MessageEvent<(QueueReply | FlushEvent)[]>) =>
       event.data.forEach((message) => this.#receive(message));
-    this.#worker.onerror = (event) => {
+    worker.onerror = (event) => {
       event.preventDefault(); // the process goes on; the queue answers 451 4.3.0
-      this.#die(event.message);
+      this.#die(worker, event.message);
     };
-    this.#worker.onmessageerror = () => this.#die("a reply could not be read");
-    this.opened = this.#call("open", [path, {
-      ...sqliteOptions,
-      reportFlushes: onFlush !== undefined,
-    }]) as Promise<void>;
-    this.opened.catch(() => {}); // also reported to every caller; openQueue awaits it
+    worker.onmessageerror = () => this.#die(worker, "a reply could not be read");
+    return this.#send("open", this.#openArgs) as Promise<void>;
   }
 
   enqueue(id: string, envelope: Envelope, content: Uint8Array): Promise<void> {
@@ -175,12 +205,19 @@ export class WorkerQueueStore implements QueueStore {
   }
 
   #call(
-    method: QueueMethod | "open" | "close",
+    method: QueueMethod | "close",
     args: unknown[],
     transfer: Transferable[] = [],
   ): Promise<unknown> {
     if (this.#dead) return Promise.reject(this.#dead);
     if (this.#closing && method !== "close") return Promise.reject(new Error("queue is closed"));
+    if (this.#restarting) {
+      return this.#restarting.then(() => this.#call(method, args, transfer));
+    }
+    return this.#send(method, args, transfer);
+  }
+
+  #send(method: QueueMethod | "open" | "close", args: unknown[], transfer: Transferable[] = []) {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
@@ -201,14 +238,51 @@ export class WorkerQueueStore implements QueueStore {
     settle(waiter);
   }
 
-  #die(reason: string): void {
-    if (this.#dead) return;
+  #die(worker: Worker, reason: string): void {
+    if (this.#dead || worker !== this.#worker) return;
     const error = storageError(new Error(`queue worker died: ${reason}`));
-    this.#dead = error;
     this.#outbox.clear();
-    this.#worker.terminate();
+    worker.terminate();
     this.#failAll(error);
-    this.#onWorkerDeath?.(error);
+    if (this.#closing || !this.#mayRestart()) {
+      this.#dead = error;
+      this.#restarting = undefined;
+      this.#onWorkerDeath?.(error);
+      return;
+    }
+    this.#restarting = this.#restart(error);
+  }
+
+  /** postconf-like budget: restartLimit restarts per RESTART_WINDOW_MS. */
+  #mayRestart(): boolean {
+    const now = Date.now();
+    this.#restarts = this.#restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    if (this.#restarts.length >= this.#restartLimit) return false;
+    this.#restarts.push(now);
+    return true;
+  }
+
+  async #restart(error: MailError): Promise<void> {
+    const generation = ++this.#restartGeneration;
+    // A worker that dies at once again must not spin: wait a little longer each time.
+    await new Promise((r) => setTimeout(r, 100 * 2 ** (this.#restarts.length - 1)));
+    try {
+      await this.#spawn();
+    } catch (e) {
+      // Died while opening: #die has already decided (a newer restart, or dead for good).
+      if (generation !== this.#restartGeneration || this.#dead) return;
+      // Alive but unable to open the database: no point in trying again.
+      const dead = e instanceof MailError ? e : storageError(e as Error);
+      this.#dead = dead;
+      this.#restarting = undefined;
+      this.#worker.terminate();
+      this.#failAll(dead);
+      this.#onWorkerDeath?.(dead);
+      return;
+    }
+    if (generation !== this.#restartGeneration) return;
+    this.#restarting = undefined;
+    this.#onWorkerRestart?.(error);
   }
 
   #failAll(error: Error): void {

@@ -130,3 +130,36 @@ Deno.test("an argument that cannot cross the boundary is refused, and spoils no 
     removeDir(dir);
   }
 });
+
+Deno.test("with restartLimit, a dead worker is replaced: calls in flight fail, later ones work", async () => {
+  const dir = tempDataDir();
+  const deaths: MailError[] = [];
+  const restarts: MailError[] = [];
+  const q = await openQueue(dir, {
+    thread: "worker",
+    workerEntry: DYING_ENTRY,
+    restartLimit: 2,
+    onWorkerDeath: (e) => deaths.push(e),
+    onWorkerRestart: (e) => restarts.push(e),
+  });
+  try {
+    const kept = newQueueId();
+    await q.enqueue(kept, sampleEnvelope(), contentFor(kept, 100));
+    await assert.rejects(settlesWithin(q.remove(kept)), isWorkerDeath);
+    // Made while the replacement opens the database: it waits for it, then succeeds.
+    assert.equal((await settlesWithin(q.list())).length, 1, "committed data survived");
+    assert.equal(restarts.length, 1);
+    assert.ok(isWorkerDeath(restarts[0]));
+    // The budget: a second restart, then dead for good at the third death.
+    await assert.rejects(settlesWithin(q.remove(kept)), isWorkerDeath);
+    const counts = await settlesWithin(q.counts());
+    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 1, "works after the second");
+    await assert.rejects(settlesWithin(q.remove(kept)), isWorkerDeath);
+    await assert.rejects(settlesWithin(q.get(kept)), isWorkerDeath);
+    assert.equal(restarts.length, 2);
+    assert.equal(deaths.length, 1, "told once, when no restart is left");
+  } finally {
+    await settlesWithin(q.close());
+    removeDir(dir);
+  }
+});
