@@ -13,6 +13,7 @@ import { AdminError, errorResponse } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
 import { queryParams } from "./params.ts";
 import { QUEUE_ROUTES } from "./queue.ts";
+import { ROUTE_ROUTES } from "./route.ts";
 import { FailureLimiter, type FailurePolicy } from "./rate_limit.ts";
 import { honoPath, pathPattern, type Route } from "./routes.ts";
 import { STATS_ROUTES } from "./stats.ts";
@@ -33,6 +34,7 @@ export const ROUTES: readonly Route[] = [
   openApiRoute,
   ...QUEUE_ROUTES,
   ...CONFIG_ROUTES,
+  ...ROUTE_ROUTES,
 ];
 
 /** Paths answered without a token, to GET only, compared with the path as sent (undecoded). */

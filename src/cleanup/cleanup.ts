@@ -1,7 +1,8 @@
 /**
  * cleanup(8) for a message received over SMTP: prepend Received:, apply
- * header_size_limit and hopcount_limit, add missing Message-ID/Date/From,
- * expand recipients, then ONE durable queue commit. Returns the queue id
+ * header_size_limit and hopcount_limit, rewrite addresses (canonical,
+ * masquerading, BCC, headers: address_rewriting.ts), add missing
+ * Message-ID/Date/From, expand recipients, then ONE durable queue commit. Returns the queue id
  * only once the queue says the message is stored (RFC 5321 4.1.1.4).
  *
  * Bcc: headers are kept: Postfix removes them only for sendmail -t
@@ -10,7 +11,14 @@
 import { ConfigError, MailError } from "../errors.ts";
 import { newQueueId } from "../queue/mod.ts";
 import type { Envelope, EnvelopeRecipient } from "../queue/mod.ts";
-import { fieldNameLength, type SplitMessage, splitMessage } from "./header_block.ts";
+import type { AddressRewriting } from "./address_rewriting.ts";
+import {
+  fieldNameLength,
+  type HeaderField,
+  type SplitMessage,
+  splitMessage,
+} from "./header_block.ts";
+import { rewriteHeaderField } from "./header_rewrite.ts";
 import { truncateField } from "./header_size.ts";
 import { missingHeaders } from "./missing_headers.ts";
 import { formatReceived } from "./received.ts";
@@ -90,15 +98,74 @@ function terminated(raw: Uint8Array): Uint8Array {
   return raw.length > 0 && raw[raw.length - 1] === 0x0a ? raw : concat([raw, CRLF]);
 }
 
+/**
+ * cleanup_addr.c order: the sender (and its sender_bcc_maps copy), each
+ * recipient followed by its recipient_bcc_maps copy, then always_bcc when
+ * there is at least one recipient. `original` keeps the address as received
+ * (X-Original-To). BCC copies are NOTIFY=NEVER (postconf(5) always_bcc).
+ */
+async function rewriteEnvelope(
+  envelope: Envelope,
+  rewriting: AddressRewriting,
+): Promise<{ sender: string; recipients: EnvelopeRecipient[] }> {
+  const sender = await rewriting.envelopeSender(envelope.sender);
+  const recipients: EnvelopeRecipient[] = [];
+  const blindCopy = (address: string): EnvelopeRecipient => ({
+    address,
+    original: address,
+    notify: ["NEVER"],
+  });
+  const senderBcc = await rewriting.senderBcc(sender);
+  if (senderBcc) recipients.push(blindCopy(senderBcc));
+  for (const r of envelope.recipients) {
+    const address = await rewriting.envelopeRecipient(r.address);
+    recipients.push({ ...r, address, original: r.original ?? r.address });
+    const bcc = await rewriting.recipientBcc(address);
+    if (bcc) recipients.push(blindCopy(bcc));
+  }
+  const always = envelope.recipients.length > 0 ? await rewriting.alwaysBcc() : undefined;
+  if (always) recipients.push(blindCopy(always));
+  return { sender, recipients };
+}
+
+/** Header address rewriting for the client's context (none for remote clients by default). */
+async function rewriteHeaders(
+  fields: HeaderField[],
+  req: CleanupRequest,
+  rewriting: AddressRewriting,
+): Promise<HeaderField[]> {
+  const ctx = req.local ? rewriting.localContext : await rewriting.headerContext({
+    address: req.client.address,
+    hostname: req.client.hostname,
+    protocol: req.protocol,
+  });
+  if (!ctx) return fields;
+  const out: HeaderField[] = [];
+  for (const field of fields) {
+    out.push(await rewriteHeaderField(field, (role, a) => rewriting.headerAddress(role, a, ctx)));
+  }
+  return out;
+}
+
 export async function cleanup(req: CleanupRequest, deps: CleanupDeps): Promise<string> {
   const settings = deps.config;
   validateCleanupSettings(settings);
   const message = splitMessage(req.content);
   checkHopCount(message, settings.hopcount_limit);
 
-  const expanded = deps.expandRecipients
-    ? await deps.expandRecipients(req.envelope.recipients)
-    : req.envelope.recipients;
+  // Postfix truncates an over-long header before it looks at its addresses.
+  let fields = message.fields.map((f) => ({
+    ...f,
+    raw: terminated(truncateField(f.raw, settings.header_size_limit)),
+  }));
+  let sender = req.envelope.sender;
+  let received = req.envelope.recipients;
+  const rewriting = deps.addressRewriting;
+  if (rewriting) {
+    ({ sender, recipients: received } = await rewriteEnvelope(req.envelope, rewriting));
+    fields = await rewriteHeaders(fields, req, rewriting);
+  }
+  const expanded = deps.expandRecipients ? await deps.expandRecipients(received) : received;
   const recipients = dedupeRecipients(expanded);
   if (recipients.length === 0) {
     throw new MailError(554, "5.1.0", "No recipients left after address rewriting");
@@ -106,7 +173,7 @@ export async function cleanup(req: CleanupRequest, deps: CleanupDeps): Promise<s
 
   const queueId = (deps.newQueueId ?? newQueueId)();
   const arrival = new Date(req.envelope.arrivalTime);
-  const received = formatReceived({
+  const receivedLine = formatReceived({
     client: req.client,
     protocol: req.protocol,
     myhostname: settings.myhostname,
@@ -119,7 +186,7 @@ export async function cleanup(req: CleanupRequest, deps: CleanupDeps): Promise<s
   const added = missingHeaders({
     present: new Set(message.fields.map((f) => f.key)),
     queueId,
-    sender: req.envelope.sender,
+    sender,
     myhostname: settings.myhostname,
     myorigin: settings.myorigin,
     undisclosedRecipientsHeader: settings.undisclosed_recipients_header ?? "",
@@ -129,8 +196,8 @@ export async function cleanup(req: CleanupRequest, deps: CleanupDeps): Promise<s
   });
 
   const content = concat([
-    encoder.encode(received),
-    ...message.fields.map((f) => terminated(truncateField(f.raw, settings.header_size_limit))),
+    encoder.encode(receivedLine),
+    ...fields.map((f) => f.raw),
     encoder.encode(added.join("")),
     // mime_state(3): a body that began without the empty line gets one.
     message.end === "garbage" ? CRLF : message.separator,
@@ -138,6 +205,7 @@ export async function cleanup(req: CleanupRequest, deps: CleanupDeps): Promise<s
   ]);
   const envelope: Envelope = {
     ...req.envelope,
+    sender,
     recipients,
     client: { ...req.client, protocol: req.protocol },
   };

@@ -1,5 +1,6 @@
 /** What cleanup needs: the message as received, and plain settings (no config module dependency). */
 import type { Envelope, EnvelopeRecipient, QueueStore } from "../queue/mod.ts";
+import type { AddressRewriting } from "./address_rewriting.ts";
 
 export interface CleanupRequest {
   envelope: Envelope;
@@ -8,6 +9,12 @@ export interface CleanupRequest {
   client: { address: string; hostname?: string; helo?: string };
   /** RFC 3848: "SMTP" | "ESMTP" | "ESMTPS" | "ESMTPA" | "ESMTPSA" (also "LMTP", "UTF8SMTP", ...). */
   protocol: string;
+  /**
+   * Local submission (pickup, `facteur sendmail`): headers are rewritten in the
+   * local context whatever local_header_rewrite_clients says, as Postfix does
+   * for mail from pickup.
+   */
+  local?: boolean;
 }
 
 /** main.cf parameters cleanup uses, as plain values (postconf(5) names). */
@@ -26,6 +33,11 @@ export interface CleanupSettings {
 export interface CleanupDeps {
   config: CleanupSettings;
   queue: QueueStore;
+  /**
+   * Canonical mapping, masquerading, automatic BCC and header rewriting
+   * (ADDRESS_REWRITING_README); without it addresses are stored as received.
+   */
+  addressRewriting?: AddressRewriting;
   /** Virtual alias expansion, supplied by the rewrite module; results carry `original`. */
   expandRecipients?: (recipients: EnvelopeRecipient[]) => Promise<EnvelopeRecipient[]>;
   /** Clock for the Message-ID time stamp; default: the system clock. */

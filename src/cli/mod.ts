@@ -16,6 +16,7 @@ import {
   queueShapeCommand,
   queueShowCommand,
 } from "./queue.ts";
+import { routeCommand } from "./route.ts";
 import { sendmailCommand } from "./sendmail.ts";
 import { reloadCommand, statusCommand, stopCommand } from "./server_control.ts";
 import { tokenNewCommand } from "./token.ts";
@@ -188,6 +189,19 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<table>", "TYPE:NAME, e.g. hash:/etc/facteur/access or inline:{a=b}")
     .argument("<key...>", "keys to look up, or - for one key per line on stdin")
     .action((table: string, keys: string[]) => run(() => mapQueryCommand(table, keys))());
+
+  program.command("route")
+    .description(
+      "explain what happens to a recipient: RCPT check, rewriting, virtual aliases, " +
+        "class, transport:nexthop, and every table lookup",
+    )
+    .argument("<address>", "the recipient address")
+    .option(...configOption)
+    .option("--sender <address>", 'MAIL FROM for the RCPT check (default: "" the null sender)')
+    .option("--client <ip>", "SMTP client address for the RCPT check (default: 127.0.0.1)")
+    .option("--helo <name>", "HELO name for the RCPT check (default: localhost)")
+    .option("--json", "the report as JSON (the admin API's GET /v1/route)")
+    .action((address: string, opts) => run(() => routeCommand(address, opts))());
 
   const token = program.command("token").description("admin API tokens");
   token.command("new")

@@ -16,7 +16,7 @@
  */
 
 import { logicalLines } from "./lines.ts";
-import type { ParseContext } from "./postmap_source.ts";
+import { badLine, type ParseContext } from "./postmap_source.ts";
 import {
   externalize,
   internalize,
@@ -24,24 +24,31 @@ import {
   splitAddresses,
   type Token,
 } from "./rfc822_tokens.ts";
-import { tableError } from "./table_error.ts";
 
 const isOp = (t: Token, ch: string) => t.kind === "op" && t.text === ch;
 
 export function parseAliasesSource(source: string, ctx: ParseContext): Map<string, string> {
   const entries = new Map<string, string>();
   for (const { text, line, orphan } of logicalLines(source)) {
-    if (orphan) throw tableError(ctx, "logical line must not start with whitespace", line);
+    if (orphan) {
+      badLine(ctx, "logical line must not start with whitespace", line);
+      continue;
+    }
     const { tokens, unterminated } = scanTokens(text);
-    if (unterminated) throw tableError(ctx, `unbalanced '${unterminated}'`, line);
+    if (unterminated) {
+      badLine(ctx, `unbalanced '${unterminated}'`, line);
+      continue;
+    }
     const colon = tokens.findIndex((t) => isOp(t, ":"));
     const name = tokens.slice(0, Math.max(colon, 0));
     const value = tokens.slice(colon + 1);
     if (colon <= 0 || value.length === 0 || name.some((t) => isOp(t, ","))) {
-      throw tableError(ctx, "need name:value pair", line);
+      badLine(ctx, "need name:value pair", line);
+      continue;
     }
     if (name.some((t) => isOp(t, "@") || isOp(t, "%"))) {
-      throw tableError(ctx, "name must be local", line);
+      badLine(ctx, "name must be local", line);
+      continue;
     }
     const key = internalize(name).toLowerCase();
     if (entries.has(key)) {

@@ -8,7 +8,9 @@
  * Patterns and keys are compared as binary addresses, so IPv6 spelling does
  * not matter. A rule only applies to keys of its own address family; a key
  * that is not an IP address (or is written in brackets) matches nothing. The
- * host bits of a pattern must be zero. Read once at open, like Postfix.
+ * host bits of a pattern must be zero. Read once at open, like Postfix. A bad
+ * rule is reported with file:line and skipped, the rest loads (dict_cidr.c:
+ * "skipping this rule").
  */
 
 import { formatIp, type IpAddress, maskAddress, parseIp, samePrefix } from "./ip.ts";
@@ -113,8 +115,9 @@ export function openCidr(
   spec: string,
   name: string,
   resolvePath: (p: string) => string,
+  warn: (message: string) => void = () => {},
 ): LookupTable {
   const { lines, ctx } = tableSource(spec, name, resolvePath);
-  const rules = parseRuleLines(lines, ctx, parseCidrRule);
+  const rules = parseRuleLines(lines, ctx, parseCidrRule, (m) => warn(`${m} (table ${spec})`));
   return { spec, pattern: true, lookup: (key) => Promise.resolve(evaluateCidr(rules, key)) };
 }

@@ -28,6 +28,7 @@ import {
   raw,
   RegexSyntaxError,
   serialize,
+  UnsupportedRegexError,
 } from "./regex_ast.ts";
 import type { TranslatedRegex } from "./posix_regex.ts";
 
@@ -120,6 +121,11 @@ class PcreTranslator {
 
   #error(what: string, at = this.#pos): RegexSyntaxError {
     return new RegexSyntaxError(`${what} at offset ${at}`);
+  }
+
+  /** Valid PCRE that JavaScript cannot run: the table is refused, not the rule skipped. */
+  #unsupported(what: string, at = this.#pos): RegexSyntaxError {
+    return new UnsupportedRegexError(`${what} at offset ${at}`);
   }
 
   #push(node: Node): void {
@@ -279,7 +285,9 @@ class PcreTranslator {
     const p = this.#p;
     const start = this.#pos;
     this.#pos++;
-    if (p[this.#pos] === "*") throw this.#error("(*VERB) and (*OPTION) items are not supported");
+    if (p[this.#pos] === "*") {
+      throw this.#unsupported("(*VERB) and (*OPTION) items are not supported");
+    }
     if (p[this.#pos] !== "?") {
       if (this.#frame.flags.n) return this.#openFrame("(?:", {});
       return this.#openFrame("(", { capture: this.#newGroup() });
@@ -321,13 +329,15 @@ class PcreTranslator {
       return;
     }
     if (/^(?:R|[+-]?\d|&|P>)/.test(rest)) {
-      throw this.#error("recursion and subroutine calls are not supported", start);
+      throw this.#unsupported("recursion and subroutine calls are not supported", start);
     }
-    if (rest.startsWith("(")) throw this.#error("conditional groups are not supported", start);
+    if (rest.startsWith("(")) {
+      throw this.#unsupported("conditional groups are not supported", start);
+    }
     if (rest.startsWith("|")) {
-      throw this.#error("branch reset groups (?|...) are not supported", start);
+      throw this.#unsupported("branch reset groups (?|...) are not supported", start);
     }
-    if (rest.startsWith("C")) throw this.#error("callouts are not supported", start);
+    if (rest.startsWith("C")) throw this.#unsupported("callouts are not supported", start);
     this.#inlineOptions(start);
   }
 
@@ -348,7 +358,7 @@ class PcreTranslator {
       } else if (c === "i" || c === "m" || c === "s" || c === "x" || c === "U" || c === "n") {
         flags[c] = on;
       } else if (c === "J") {
-        throw this.#error("duplicate group names (?J) are not supported", start);
+        throw this.#unsupported("duplicate group names (?J) are not supported", start);
       } else {
         throw this.#error(`unrecognized character after (? or (?-: "${c}"`, start);
       }
@@ -455,7 +465,7 @@ class PcreTranslator {
     if (c === "p" || c === "P") return this.#push(raw(this.#caseSensitive(this.#property(c))));
     if (c === "Q") return this.#quoted().forEach((cp) => this.#push(literalNode(cp)));
     if (c === "E") return;
-    if ("KXC".includes(c)) throw this.#error(`\\${c} is not supported`, start);
+    if ("KXC".includes(c)) throw this.#unsupported(`\\${c} is not supported`, start);
     const cp = this.#charEscape(c);
     if (cp !== undefined) return this.#push(literalNode(cp));
     if (/[A-Za-z0-9]/.test(c)) {
@@ -469,7 +479,7 @@ class PcreTranslator {
 
   #gReference(start: number): void {
     const m = /^(?:\{(-?\d+)\}|(-?\d+)|\{([A-Za-z_]\w*)\})/.exec(this.#p.slice(this.#pos));
-    if (!m) throw this.#error("subroutine calls \\g<...> are not supported", start);
+    if (!m) throw this.#unsupported("subroutine calls \\g<...> are not supported", start);
     this.#pos += m[0].length;
     if (m[3]) return this.#push(raw(`(?:\\k<${m[3]}>)`));
     let n = Number(m[1] ?? m[2]);
@@ -538,7 +548,9 @@ class PcreTranslator {
       const kind = p[this.#pos + 1];
       const close = p.indexOf(kind + "]", this.#pos + 2);
       if (close >= 0) {
-        if (kind !== ":") throw this.#error("POSIX collating elements are not supported", start);
+        if (kind !== ":") {
+          throw this.#unsupported("POSIX collating elements are not supported", start);
+        }
         let name = p.slice(this.#pos + 2, close);
         const negated = name.startsWith("^");
         if (negated) name = name.slice(1);

@@ -25,6 +25,7 @@ import {
   raw,
   RegexSyntaxError,
   serialize,
+  UnsupportedRegexError,
 } from "./regex_ast.ts";
 
 export interface PosixFlags {
@@ -235,7 +236,7 @@ class PosixTranslator {
       return;
     }
     if (/[A-Za-z0-9]/.test(next)) {
-      throw new RegexSyntaxError(
+      throw new UnsupportedRegexError(
         `"\\${next}" is not a POSIX regular expression escape` +
           (next === "d" ? " (use [0-9] or [[:digit:]])" : "") + "; Perl escapes need a pcre: table",
       );

@@ -9,8 +9,11 @@
  * - the value is the rest of the line with surrounding white space removed;
  * - duplicate keys: the first one wins, the others are reported (postmap:
  *   "duplicate entry");
- * - a line without a value, or with an unbalanced quote, is an error here
- *   (postmap warns and skips the line).
+ * - a line without a value, or with an unbalanced quote: postmap warns
+ *   "-- ignoring this line" and goes on; so does facteur when the table is
+ *   first opened (the warning names file:line). When `strict` is set (a
+ *   reload of a table already in use, see watched_file.ts) the line is an
+ *   error instead, so a broken new version never replaces a good one.
  */
 
 import { isSpace, logicalLines, trimSpace } from "./lines.ts";
@@ -18,6 +21,14 @@ import { type TableContext, tableError } from "./table_error.ts";
 
 export interface ParseContext extends TableContext {
   warn: (message: string) => void;
+  /** Throw on a bad line instead of skipping it (reloads). */
+  strict?: boolean;
+}
+
+/** A bad line: an error in strict mode, else a warning and the line is skipped. */
+export function badLine(ctx: ParseContext, message: string, line: number): void {
+  if (ctx.strict) throw tableError(ctx, message, line);
+  ctx.warn(`${ctx.file}:${line}: ${message} -- ignoring this line (table ${ctx.spec})`);
 }
 
 /** Split a logical line into key and value ("" when there is none); `quoted` = a quote was left open. */
@@ -36,10 +47,19 @@ export function splitKeyValue(text: string): { key: string; value: string; quote
 export function parsePostmapSource(source: string, ctx: ParseContext): Map<string, string> {
   const entries = new Map<string, string>();
   for (const { text, line, orphan } of logicalLines(source)) {
-    if (orphan) throw tableError(ctx, "logical line must not start with whitespace", line);
+    if (orphan) {
+      badLine(ctx, "logical line must not start with whitespace", line);
+      continue;
+    }
     const { key, value, quoted } = splitKeyValue(trimSpace(text));
-    if (quoted) throw tableError(ctx, `unbalanced '"' in '${trimSpace(text)}'`, line);
-    if (value === "") throw tableError(ctx, "expected format: key whitespace value", line);
+    if (quoted) {
+      badLine(ctx, `unbalanced '"' in '${trimSpace(text)}'`, line);
+      continue;
+    }
+    if (value === "") {
+      badLine(ctx, "expected format: key whitespace value", line);
+      continue;
+    }
     if (key.endsWith(":")) {
       ctx.warn(
         `${ctx.file}, line ${line}: record is in "key: value" format; is this an alias file?`,

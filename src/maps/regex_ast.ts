@@ -14,6 +14,18 @@ export class RegexSyntaxError extends Error {
   }
 }
 
+/**
+ * A pattern Postfix accepts but facteur cannot run the same way (PCRE
+ * recursion, \K, (*VERB)...). Postfix would use the rule, so skipping it
+ * would silently change the table: the whole table is refused instead.
+ */
+export class UnsupportedRegexError extends RegexSyntaxError {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedRegexError";
+  }
+}
+
 /** A capture group: one the user wrote (numbered 1..n) or one the translation added. */
 export type Capture = { user: number } | { synthetic: number };
 

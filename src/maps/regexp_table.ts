@@ -10,42 +10,44 @@
  * Any non-alphanumeric character can delimit the pattern; a backslash
  * escapes it. Matching is case-insensitive unless the flag "i" toggles it;
  * the key is used as is (no case folding). The table is read once at open,
- * as Postfix daemons do. Where Postfix warns and skips a bad rule, facteur
- * refuses the table with the file and line.
+ * as Postfix daemons do.
+ *
+ * Bad rules: like Postfix, a rule that does not parse (or a pattern that does
+ * not compile) is reported with its file:line and skipped, and the rest of
+ * the table loads. A pattern Postfix accepts but JavaScript cannot run (PCRE
+ * recursion, \K, (*VERB)...) refuses the whole table with a ConfigError:
+ * skipping it would silently give other answers than Postfix.
+ *
+ * Lookups are bounded in time: see regex_sandbox.ts.
  */
 
 import { isSpace, trimSpace } from "./lines.ts";
 import { translatePcre } from "./pcre_regex.ts";
 import { type TranslatedRegex, translatePosix } from "./posix_regex.ts";
-import { keyword, parseRuleLines, tableSource } from "./rule_source.ts";
-import { expand, maxGroup, parseReplacement, type Replacement } from "./substitution.ts";
+import { UnsupportedRegexError } from "./regex_ast.ts";
+import { type RegexCost, regexCost, stepsFor } from "./regex_cost.ts";
+import { regexSandbox } from "./regex_sandbox.ts";
+import { evaluateRules, type MatcherData, type RuleData } from "./rule_eval.ts";
+import { keyword, parseRuleLines, tableSource, UnsupportedRule } from "./rule_source.ts";
+import { maxGroup, parseReplacement, type Replacement } from "./substitution.ts";
 import { tableError } from "./table_error.ts";
 import type { LookupTable } from "./types.ts";
 
 export type Dialect = "regexp" | "pcre";
 
-interface Matcher {
-  regexp: RegExp;
-  /** The translated JS source and flags, for the longest-match search below. */
-  source: string;
-  flags: string;
-  negate: boolean;
+interface Matcher extends MatcherData {
   groupCount: number;
-  groupIndex: number[];
+  /** Worst-case backtracking estimate; undefined = unbounded (sandbox only). */
+  cost?: RegexCost;
 }
 
-type Rule =
-  | {
-    op: "match";
-    line: number;
-    first: Matcher;
-    second?: Matcher;
-    replacement: Replacement;
-    /** POSIX rule whose result uses $n: the captured text must come from the longest match. */
-    longest: boolean;
-  }
-  | { op: "if"; line: number; cond: Matcher; endif: number }
-  | { op: "endif"; line: number };
+type Rule = RuleData & { cost: RuleCost };
+
+/** Per rule: the costs of its patterns and whether the POSIX longest-match search runs. */
+interface RuleCost {
+  matchers: (RegexCost | undefined)[];
+  longest: boolean;
+}
 
 const FLAG_LETTERS: Record<Dialect, string> = { regexp: "imx", pcre: "imsxAEUX" };
 const isAlnum = (ch: string | undefined) => ch !== undefined && /[A-Za-z0-9]/.test(ch);
@@ -109,10 +111,12 @@ function compile(pat: RawPattern, dialect: Dialect, warn: (m: string) => void): 
         ungreedy: toggled(f, "U", false),
       });
     if (f.includes("X")) warn('ignoring obsolete regexp option "X"');
-    const regexp = new RegExp(translated.source, translated.flags);
-    return { regexp, negate: pat.negate, ...translated };
+    new RegExp(translated.source, translated.flags); // throws if the translation is not valid JS
+    return { negate: pat.negate, ...translated, cost: regexCost(translated.source) };
   } catch (err) {
-    throw new Error(`error in regex "${pat.pattern}": ${(err as Error).message}`);
+    const message = `error in regex "${pat.pattern}": ${(err as Error).message}`;
+    if (err instanceof UnsupportedRegexError) throw new UnsupportedRule(message);
+    throw new Error(message);
   }
 }
 
@@ -152,7 +156,9 @@ function parseRule(text: string, dialect: Dialect, opts: RuleOptions, line: numb
     if (used > matcher.groupCount) throw new Error(`out of range replacement index "${used}"`);
     const secondMatcher = second && compile(second, dialect, warn);
     const longest = dialect === "regexp" && used > 0;
-    return { op: "match", line, first: matcher, second: secondMatcher, replacement, longest };
+    const cost = { matchers: [matcher.cost, secondMatcher?.cost], longest };
+    if (!secondMatcher) cost.matchers.pop();
+    return { op: "match", line, first: matcher, second: secondMatcher, replacement, longest, cost };
   }
   if (keyword(text, "if")) {
     const { pat, rest } = takePattern(text.slice(2), dialect);
@@ -163,82 +169,86 @@ function parseRule(text: string, dialect: Dialect, opts: RuleOptions, line: numb
         }" (do not indent rules between IF and ENDIF)`,
       );
     }
-    return { op: "if", line, cond: compile(pat, dialect, warn), endif: -1 };
+    const cond = compile(pat, dialect, warn);
+    return { op: "if", line, cond, endif: -1, cost: { matchers: [cond.cost], longest: false } };
   }
   if (keyword(text, "endif")) {
     if (trimSpace(text.slice(5)) !== "") throw new Error("extra text after ENDIF");
-    return { op: "endif", line };
+    return { op: "endif", line, cost: { matchers: [], longest: false } };
   }
   throw new Error("unrecognized request (a rule starts with a pattern delimiter, IF or ENDIF)");
 }
 
-function run(m: Matcher, key: string): { hit: boolean; match: RegExpExecArray | null } {
-  m.regexp.lastIndex = 0;
-  const match = m.regexp.exec(key);
-  return { hit: (match !== null) !== m.negate, match };
-}
-
 /**
- * regexec() reports the longest of the leftmost matches (POSIX), JavaScript
- * the first one its backtracking finds, which can be shorter: "(a|ab)" on "ab"
- * is "ab" for Postfix, "a" for JS. The $n text depends on it, so ask again
- * from the same start for a match that ends further (a lookahead bounds what
- * may remain after it) until there is none.
+ * Worst-case steps allowed for a lookup in this process (a few ms at most);
+ * above it, or for a pattern without a bound, the lookup goes to the sandbox.
  */
-function longestMatch(m: Matcher, key: string, found: RegExpExecArray): RegExpExecArray {
-  let best = found;
-  for (;;) {
-    const remaining = key.length - (best.index + best[0].length);
-    if (remaining === 0) return best;
-    const longer = new RegExp(`(?:${m.source})(?=[\\s\\S]{0,${remaining - 1}}$)`, m.flags + "y");
-    longer.lastIndex = found.index;
-    const next = longer.exec(key);
-    if (!next) return best;
-    best = next;
+export const INLINE_STEP_BUDGET = 2_000_000;
+
+/** Default deadline of a sandboxed lookup (MapOptions.regexTimeoutMs). */
+export const DEFAULT_REGEX_TIMEOUT_MS = 250;
+
+/** The worst-case steps of evaluating every rule against a key of this length. */
+function worstSteps(rules: Rule[], length: number): number {
+  let steps = 0;
+  for (const { cost } of rules) {
+    for (const m of cost.matchers) {
+      if (!m) return Infinity;
+      steps += stepsFor(m, length, cost.longest ? 1 : 0);
+    }
   }
+  return steps;
 }
 
-/** The first matching rule's result, or undefined; `line` tells which rule answered. */
-export function evaluateRules(
-  rules: Rule[],
-  key: string,
-): { value: string; line: number } | undefined {
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i];
-    if (rule.op === "endif") continue;
-    if (rule.op === "if") {
-      if (!run(rule.cond, key).hit) i = rule.endif;
-      continue;
-    }
-    const { hit, match } = run(rule.first, key);
-    if (!hit || (rule.second && !run(rule.second, key).hit)) continue;
-    const best = match && rule.longest ? longestMatch(rule.first, key, match) : match;
-    const group = (n: number) => best?.[rule.first.groupIndex[n]];
-    return { value: expand(rule.replacement, group), line: rule.line };
+/** The longest key (up to 1 MB) whose worst case fits the budget; -1 when none does. */
+function longestInlineKey(rules: Rule[]): number {
+  let lo = -1;
+  let hi = 1 << 20;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (worstSteps(rules, mid) <= INLINE_STEP_BUDGET) lo = mid;
+    else hi = mid - 1;
   }
-  return undefined;
+  return lo;
 }
 
 export function openRegexpTable(
   spec: string,
   dialect: Dialect,
   name: string,
-  opts: RuleOptions & { resolvePath: (p: string) => string },
+  opts: RuleOptions & { resolvePath: (p: string) => string; timeoutMs?: number },
 ): LookupTable {
   const { lines, ctx } = tableSource(spec, name, opts.resolvePath);
-  const rules = parseRuleLines(lines, ctx, (text, line) => parseRule(text, dialect, opts, line));
+  const rules = parseRuleLines(
+    lines,
+    ctx,
+    (text, line) => parseRule(text, dialect, opts, line),
+    (m) => opts.warn(`${m} (table ${spec})`),
+  );
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_REGEX_TIMEOUT_MS;
+  // Key lengths up to this one run here; longer ones in the sandbox.
+  const inlineUpTo = longestInlineKey(rules);
+  let sandboxId: number | undefined;
   return {
     spec,
     pattern: true,
-    lookup(key: string) {
-      const found = evaluateRules(rules, key);
+    async lookup(key: string) {
+      let found;
+      if (key.length <= inlineUpTo) {
+        found = evaluateRules(rules, key);
+      } else {
+        sandboxId ??= regexSandbox.register(rules);
+        found = await regexSandbox.evaluate(sandboxId, key, timeoutMs);
+      }
       if (found?.value === "") {
         // maps(3): an empty result is a configuration error, not "not found".
-        return Promise.reject(
-          tableError(ctx, `lookup of "${key}" returns an empty string result`, found.line),
-        );
+        throw tableError(ctx, `lookup of "${key}" returns an empty string result`, found.line);
       }
-      return Promise.resolve(found?.value);
+      return found?.value;
+    },
+    close() {
+      if (sandboxId !== undefined) regexSandbox.unregister(sandboxId);
+      sandboxId = undefined;
     },
   };
 }

@@ -35,33 +35,55 @@ export type RuleBase = { op: "if"; line: number; endif: number } | { op: "endif"
   line: number;
 };
 
-/** Parse every logical line (parseOne throws an Error with Postfix's wording) and pair IF/ENDIF. */
+/**
+ * A rule Postfix would use but facteur cannot: parseOne throws it to refuse
+ * the whole table instead of skipping the rule.
+ */
+export class UnsupportedRule extends Error {}
+
+/**
+ * Parse every logical line (parseOne throws an Error with Postfix's wording)
+ * and pair IF/ENDIF. Like Postfix (dict_regexp.c, dict_pcre.c, dict_cidr.c)
+ * a bad rule is reported with its file and line and skipped, the rest of the
+ * table loads; "ENDIF without matching IF" is ignored and an IF without ENDIF
+ * runs to the end of the table. An UnsupportedRule refuses the table.
+ */
 export function parseRuleLines<R extends RuleBase>(
   lines: LogicalLine[],
   ctx: TableContext,
   parseOne: (text: string, line: number) => R,
+  warn: (message: string) => void,
 ): R[] {
   const rules: R[] = [];
   const open: number[] = [];
+  const where = (line: number) => `${ctx.file}:${line}`;
   for (const { text, line, orphan } of lines) {
-    if (orphan) throw tableError(ctx, "logical line must not start with whitespace", line);
+    if (orphan) {
+      warn(`${where(line)}: logical line must not start with whitespace: skipping this rule`);
+      continue;
+    }
     let rule: R;
     try {
       rule = parseOne(trimSpace(text), line);
     } catch (err) {
-      throw tableError(ctx, (err as Error).message, line);
+      if (err instanceof UnsupportedRule) throw tableError(ctx, err.message, line);
+      warn(`${where(line)}: ${(err as Error).message}: skipping this rule`);
+      continue;
     }
-    if (rule.op === "if") open.push(rules.length);
     if (rule.op === "endif") {
       const start = open.pop();
-      if (start === undefined) throw tableError(ctx, "ENDIF without matching IF", line);
+      if (start === undefined) {
+        warn(`${where(line)}: ignoring ENDIF without matching IF`);
+        continue;
+      }
       (rules[start] as Extract<RuleBase, { op: "if" }>).endif = rules.length;
     }
+    if (rule.op === "if") open.push(rules.length);
     rules.push(rule);
   }
-  const unclosed = open.pop();
-  if (unclosed !== undefined) {
-    throw tableError(ctx, "IF has no matching ENDIF", rules[unclosed].line);
+  for (const start of open) {
+    warn(`${where(rules[start].line)}: IF has no matching ENDIF`);
+    (rules[start] as Extract<RuleBase, { op: "if" }>).endif = rules.length;
   }
   return rules;
 }

@@ -4,6 +4,7 @@
  * the text matched by that group (nothing when the group did not take part or
  * matched the empty string); $$ is a "$". Anything else after "$" is an error,
  * so "$1x" (the name "1x"), a lone "$" and "${1?x}" are rejected as Postfix does.
+ * rule_eval.ts expands them at lookup time.
  */
 
 /** Literal text and group numbers, in order. */
@@ -64,9 +65,4 @@ export function parseReplacement(text: string): Replacement {
 /** The largest group number a replacement uses (0 when it uses none). */
 export function maxGroup(replacement: Replacement): number {
   return Math.max(0, ...replacement.filter((p): p is number => typeof p === "number"));
-}
-
-/** Expand a replacement with the groups of a match (group(n) = text or undefined). */
-export function expand(replacement: Replacement, group: (n: number) => string | undefined): string {
-  return replacement.map((p) => (typeof p === "number" ? group(p) ?? "" : p)).join("");
 }

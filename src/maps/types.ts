@@ -36,4 +36,9 @@ export interface MapOptions {
   onWarning?: (message: string) => void;
   /** hash: tables stat their source at most this often, in ms (default 1000). */
   reloadIntervalMs?: number;
+  /**
+   * Deadline of a regexp:/pcre: lookup that runs in the regex sandbox, in ms
+   * (default 250); past it the lookup fails with a temporary error.
+   */
+  regexTimeoutMs?: number;
 }

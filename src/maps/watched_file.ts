@@ -3,7 +3,9 @@
  * changes, the way a Postfix daemon notices a rebuilt .db file: on lookup, at
  * most once per interval, a cheap stat() compares mtime, size and inode. A new
  * version that fails to parse is reported and the previous contents stay in
- * use (Postfix keeps using the old .db when postmap fails).
+ * use (Postfix keeps using the old .db when postmap fails). The first read
+ * parses leniently (bad lines skipped with a warning, as postmap does);
+ * reloads parse strictly: a new version with a bad line is refused whole.
  */
 
 import { ConfigError } from "../errors.ts";
@@ -12,7 +14,8 @@ import { tableError } from "./table_error.ts";
 export interface WatchedFileOptions<T> {
   spec: string;
   path: string;
-  parse: (text: string) => T;
+  /** strict: this is a reload; a bad line must throw rather than be skipped. */
+  parse: (text: string, strict: boolean) => T;
   warn: (message: string) => void;
   intervalMs: number;
 }
@@ -49,7 +52,7 @@ export class WatchedFile<T> {
   constructor(opts: WatchedFileOptions<T>) {
     this.#opts = opts;
     const { text, info } = readTableFile(opts.spec, opts.path);
-    this.#data = opts.parse(text);
+    this.#data = opts.parse(text, false);
     this.#fingerprint = fingerprint(info);
   }
 
@@ -76,7 +79,7 @@ export class WatchedFile<T> {
       const after = await Deno.stat(path);
       // Changed while we read it: keep the old fingerprint so the next check reads it again.
       if (fingerprint(after) === fingerprint(before)) this.#fingerprint = fingerprint(before);
-      this.#data = parse(text);
+      this.#data = parse(text, true);
       this.#lastProblem = "";
     } catch (err) {
       const problem = err instanceof ConfigError ? err.message : `${path}: ${reason(err)}`;

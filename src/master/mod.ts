@@ -10,7 +10,12 @@ import { openMap } from "../maps/mod.ts";
 import type { LookupTable } from "../maps/types.ts";
 import { openQueue } from "../queue/mod.ts";
 import type { QueueStore } from "../queue/types.ts";
-import { cleanup, type CleanupRequest } from "../cleanup/mod.ts";
+import {
+  type AddressRewriting,
+  addressRewritingFor,
+  cleanup,
+  type CleanupRequest,
+} from "../cleanup/mod.ts";
 import { Rewriter } from "../rewrite/mod.ts";
 import { Policy } from "../smtpd/policy.ts";
 import { readSettings, type SmtpdDeps, startSmtpServer } from "../smtpd/mod.ts";
@@ -68,6 +73,8 @@ export interface Daemons {
   transports: Record<string, Transport>;
   /** Declared delivery services' process_limit (master.cf maxproc), by transport name. */
   processLimits: Record<string, number>;
+  /** Canonical mapping, masquerading, BCC and header rewriting for cleanup. */
+  addressRewriting: AddressRewriting;
 }
 
 /** Opens each table once; every daemon shares it. */
@@ -92,6 +99,12 @@ const TABLE_PARAMETERS = [
   "virtual_mailbox_maps",
   "relay_recipient_maps",
   "transport_maps",
+  "relocated_maps",
+  "canonical_maps",
+  "sender_canonical_maps",
+  "recipient_canonical_maps",
+  "sender_bcc_maps",
+  "recipient_bcc_maps",
 ];
 
 /**
@@ -134,7 +147,22 @@ export function buildDaemons(
   const resolver = resolverFromConfig(config); // dns_nameservers, dns_query_timeout
   // master.cf's delivery services: the default ones and [services.NAME] command = "smtp", ...
   const { transports, processLimits } = deliveryServices(config, { openTable, rewrite, resolver });
-  return { config, openTable, rewrite, policyFor, resolver, transports, processLimits };
+  // cleanup(8)'s address rewriting: its classes and client lists are checked now.
+  const addressRewriting = addressRewritingFor(config, {
+    openTable,
+    search: rewrite.searchSettings,
+    log: logger("cleanup"),
+  });
+  return {
+    config,
+    openTable,
+    rewrite,
+    policyFor,
+    resolver,
+    transports,
+    processLimits,
+    addressRewriting,
+  };
 }
 
 /** How startFacteur reads the configuration again on reload (default: the same file). */
@@ -160,7 +188,8 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
   const dataDir = config.path("data_directory");
   await Deno.mkdir(dataDir, { recursive: true });
   // SQLite in its own thread: its fsyncs must not stall the SMTP sessions on this one.
-  let delivery: DeliveryLoop | undefined;
+  // The delivery loop needs the queue; the queue tells it when its thread was replaced.
+  const lost = { recover: () => {} };
   const queue = await openQueue(dataDir, {
     thread: "worker",
     workerEntry: options.queueWorkerEntry,
@@ -168,7 +197,7 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
     restartLimit: 5,
     onWorkerRestart: (e) => {
       log(`warning: queue worker: ${e.message}; a new one has opened the queue`);
-      void delivery?.recoverLost();
+      lost.recover();
     },
     onWorkerDeath: (e) => log(`fatal: queue worker: ${e.message}; every queue operation now fails`),
   }).catch((e) => {
@@ -184,7 +213,7 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
   const startedAt = Date.now();
   let stopping = false;
 
-  delivery = new DeliveryLoop({
+  const delivery = new DeliveryLoop({
     config,
     queue,
     rewrite: daemons.rewrite,
@@ -193,6 +222,8 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
     log: logger("qmgr"),
     counters,
   });
+
+  lost.recover = () => void delivery.recoverLost();
 
   // flush(8) for ETRN: fast_flush_domains decides which domains may be flushed.
   const flushService = (c: Config, d: Daemons) =>
@@ -210,6 +241,8 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
     const id = await cleanup(req, {
       config: cleanupSettings(config),
       queue,
+      // canonical, masquerading, BCC, header rewriting (ADDRESS_REWRITING_README)
+      addressRewriting: daemons.addressRewriting,
       expandRecipients: (r) => daemons.rewrite.expandVirtualAliases(r),
     });
     counters.inc("messages_received_total");
@@ -241,7 +274,7 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
   const pickupDeps = (gen: Generation): SmtpdDeps => ({
     config: gen.config,
     policy: PICKUP_POLICY,
-    submit,
+    submit: (req) => submit({ ...req, local: true }),
     log: logger("pickup"),
     openTable: gen.daemons.openTable,
     clientHostname: () => Promise.resolve("localhost"),

@@ -13,12 +13,19 @@ import { ConfigError } from "../errors.ts";
 import { domainKeys, searchTables } from "../maps/search.ts";
 import { normalizeDomain } from "./address.ts";
 import type { LookupTable, OpenTable } from "./types.ts";
+import { traceLookup, tracing } from "./trace.ts";
 
 interface Pattern {
   negate: boolean;
   /** "name": a domain or ".domain"; "table": a type:name spec. */
   kind: "name" | "table";
   value: string;
+}
+
+/** The entry of a list that decided a match: "example.com", ".example.com", "!x", "hash:/etc/..." */
+export interface DomainMatch {
+  matched: boolean;
+  entry: string;
 }
 
 export interface DomainListOptions {
@@ -105,14 +112,19 @@ export class DomainList {
 
   /** First matching pattern decides; a table lookup failure rejects. */
   async matches(domain: string): Promise<boolean> {
+    return (await this.match(domain))?.matched ?? false;
+  }
+
+  /** The pattern that decided (for the route explainer), or undefined when none matched. */
+  async match(domain: string): Promise<DomainMatch | undefined> {
     const name = normalizeDomain(domain);
     for (const p of this.#patterns) {
       const hit = p.kind === "name"
         ? this.#matchName(name, p.value)
         : await this.#matchTable(name, p);
-      if (hit) return !p.negate;
+      if (hit) return { matched: !p.negate, entry: (p.negate ? "!" : "") + p.value };
     }
-    return false;
+    return undefined;
   }
 
   #matchName(name: string, pattern: string): boolean {
@@ -130,7 +142,11 @@ export class DomainList {
     const keys = this.#hostnames
       ? domainKeys(name, this.#parentMatches)
       : [{ key: name, partial: false }];
-    return await searchTables([this.#table(p.value)], keys) !== undefined;
+    // The route explainer lists domain-list table lookups too.
+    const onLookup = tracing()
+      ? (t: LookupTable, key: string, value?: string) => traceLookup(this.param, t.spec, key, value)
+      : undefined;
+    return await searchTables([this.#table(p.value)], keys, onLookup) !== undefined;
   }
 
   #table(spec: string): LookupTable {

@@ -17,11 +17,12 @@ import {
 } from "./address.ts";
 import { mailAddrFind, type SearchSettings, virtualMailboxFind } from "./address_find.ts";
 import { transportKeys } from "../maps/search.ts";
-import { DomainList } from "./domain_match.ts";
+import { DomainList, type DomainMatch } from "./domain_match.ts";
 import { interfaceAddresses, systemAddresses } from "./interfaces.ts";
 import { TableList } from "./table_list.ts";
 import type { AddressClass, OpenTable, Resolution } from "./types.ts";
-import { AliasExpansionError, expandAddress, mapResult } from "./virtual_alias.ts";
+import { traceStep, tracing } from "./trace.ts";
+import { AliasExpansionError, type AliasNode, expandAddress, mapResult } from "./virtual_alias.ts";
 
 export type { AddressClass, LookupTable, OpenTable, Resolution } from "./types.ts";
 export { TableList } from "./table_list.ts";
@@ -32,6 +33,17 @@ export {
   virtualMailboxFind,
 } from "./address_find.ts";
 export { sameAddress, splitAddress } from "./address.ts";
+export type { AliasNode } from "./virtual_alias.ts";
+export { type RouteTrace, type TraceEvent, withTrace } from "./trace.ts";
+
+/** Why a domain is in its class: the parameter and the list entry that matched. */
+export interface ClassReason {
+  class: AddressClass;
+  /** mydestination, inet_interfaces, virtual_alias_domains, ...; absent for default. */
+  param?: string;
+  /** The list entry that matched ("$myhostname" expanded, or a type:table). */
+  entry?: string;
+}
 
 export interface RewriterDeps {
   openTable: OpenTable;
@@ -76,6 +88,9 @@ export class Rewriter {
   readonly #localRecipients: TableList;
   readonly #relayRecipients: TableList;
   readonly #transportMaps: TableList;
+  readonly #relocated: TableList;
+  /** Tables whose entry makes a recipient valid at RCPT (smtpd_check.c check_rcpt_maps). */
+  readonly #rcptCanonical: TableList[];
   readonly #transportParentMatches: boolean;
   readonly #myorigin: string;
   readonly #search: SearchSettings;
@@ -109,6 +124,8 @@ export class Rewriter {
     this.#localRecipients = tables("local_recipient_maps");
     this.#relayRecipients = tables("relay_recipient_maps");
     this.#transportMaps = tables("transport_maps");
+    this.#relocated = tables("relocated_maps");
+    this.#rcptCanonical = [tables("recipient_canonical_maps"), tables("canonical_maps")];
     this.#transportParentMatches = parentStyle.has("transport_maps");
 
     this.#myorigin = normalizeDomain(config.get("myorigin"));
@@ -142,6 +159,10 @@ export class Rewriter {
   async isLocalDomain(domain: string): Promise<boolean> {
     const name = normalizeDomain(domain);
     if (await this.#domains.mydestination.matches(name)) return true;
+    return this.#isInterfaceLiteral(name);
+  }
+
+  #isInterfaceLiteral(name: string): boolean {
     const literal = addressLiteral(name);
     if (literal === undefined) return false;
     this.#interfaces ??= interfaceAddresses(
@@ -153,12 +174,39 @@ export class Rewriter {
 
   /** ADDRESS_CLASS_README, in resolve.c's order: local, virtual alias, virtual mailbox, relay, default. */
   async domainClass(domain: string): Promise<AddressClass> {
+    return (await this.classify(domain)).class;
+  }
+
+  /** domainClass() with the parameter and entry that decided it (the route explainer's "why"). */
+  async classify(domain: string): Promise<ClassReason> {
     const name = normalizeDomain(domain);
-    if (await this.isLocalDomain(name)) return "local";
-    if (await this.#domains.virtual_alias_domains.matches(name)) return "virtual_alias";
-    if (await this.#domains.virtual_mailbox_domains.matches(name)) return "virtual_mailbox";
-    if (await this.#domains.relay_domains.matches(name)) return "relay";
-    return "default";
+    const reason = await this.#classify(name);
+    if (tracing()) {
+      const why = reason.param
+        ? `${reason.param} matched "${reason.entry}"`
+        : "no domain list matched";
+      traceStep("class", `${name}: ${reason.class} (${why})`);
+    }
+    return reason;
+  }
+
+  async #classify(name: string): Promise<ClassReason> {
+    const found = (m: DomainMatch | undefined) => m?.matched ? m : undefined;
+    const local = found(await this.#domains.mydestination.match(name));
+    if (local) return { class: "local", param: "mydestination", entry: local.entry };
+    if (this.#isInterfaceLiteral(name)) {
+      return { class: "local", param: "inet_interfaces", entry: name };
+    }
+    const order: [DomainParam, AddressClass][] = [
+      ["virtual_alias_domains", "virtual_alias"],
+      ["virtual_mailbox_domains", "virtual_mailbox"],
+      ["relay_domains", "relay"],
+    ];
+    for (const [param, cls] of order) {
+      const m = found(await this.#domains[param].match(name));
+      if (m) return { class: cls, param, entry: m.entry };
+    }
+    return { class: "default" };
   }
 
   /** trivial-rewrite(8) resolve: class, transport and nexthop for a recipient. */
@@ -169,8 +217,13 @@ export class Rewriter {
     const cls = await this.domainClass(domain);
     if (cls === "virtual_alias") {
       // resolve.c: a virtual alias domain address that survived cleanup's
-      // expansion has no entry, and bounces through the error transport.
-      const nexthop = "5.1.1 User unknown in virtual alias table";
+      // expansion has no entry, and bounces through the error transport;
+      // a relocated entry wins (checked last in resolve.c).
+      const moved = await this.findRelocated(recipient);
+      const nexthop = moved !== undefined
+        ? `5.1.6 User has moved to ${moved}`
+        : "5.1.1 User unknown in virtual alias table";
+      traceStep(moved !== undefined ? "relocated" : "transport", `${recipient}: error:${nexthop}`);
       return { class: cls, transport: "error", nexthop, recipient };
     }
     const param = {
@@ -186,7 +239,35 @@ export class Rewriter {
     const route = parseTransport(this.#config.get(param), base);
     const found = await this.#findTransport(recipient);
     const routed = found === undefined ? route : overrideRoute(route, found, domain);
+    if (tracing()) {
+      const how = found === undefined ? `${param} = ${this.#config.get(param)}` : "transport_maps";
+      traceStep("transport", `${recipient}: ${routed.transport}:${routed.nexthop} (${how})`);
+    }
+    // resolve.c: relocated users bounce through the error transport,
+    // whatever the class and transport_maps said.
+    const moved = await this.findRelocated(recipient);
+    if (moved !== undefined) {
+      const nexthop = `5.1.6 User has moved to ${moved}`;
+      traceStep("relocated", `${recipient}: ${nexthop} (relocated_maps)`);
+      return { class: cls, transport: "error", nexthop, recipient };
+    }
     return { class: cls, ...routed, recipient };
+  }
+
+  /**
+   * relocated(5): the new location of a recipient, or undefined. Keys:
+   * user@domain, user (local domains only), @domain; an extension is
+   * stripped to match but not kept (resolve.c IGNORE_ADDR_EXTENSION).
+   * A lookup failure is a 451 4.3.0.
+   */
+  async findRelocated(address: string): Promise<string | undefined> {
+    if (this.#relocated.empty) return undefined;
+    try {
+      return (await mailAddrFind(this.#relocated, this.canonicalize(address), this.#search))?.value;
+    } catch (e) {
+      this.#log(`warning: relocated_maps lookup of ${address} failed: ${(e as Error).message}`);
+      throw new MailError(451, "4.3.0", "relocated_maps lookup failure", { cause: e });
+    }
   }
 
   /** transport(5) TABLE SEARCH ORDER over transport_maps; undefined when nothing matches. */
@@ -234,40 +315,75 @@ export class Rewriter {
     }
   }
 
+  // smtpd_check.c check_rcpt_maps(), in its order.
   async #checkRecipient(address: string): Promise<MailError | undefined> {
     const recipient = this.canonicalize(address);
     if (recipient === "") return undefined; // the syntax check is smtpd's
     const { local, domain } = splitAddress(recipient);
-    const cls = await this.domainClass(domain!);
-    // RFC 5321 4.5.1: postmaster at every domain we receive for must work.
+    const reason = await this.classify(domain!);
+    const cls = reason.class;
+    // facteur keeps RFC 5321 4.5.1 for every domain it receives for (Postfix
+    // only exempts postmaster in local domains); #postmasterFallback delivers it.
     const ours = cls === "local" || cls === "virtual_alias" || cls === "virtual_mailbox";
-    if (ours && local.toLowerCase() === "postmaster") return undefined;
-    // Any virtual alias entry makes the address valid, whatever its class.
-    if (await this.#findVirtualAlias(recipient)) return undefined;
+    if (ours && local.toLowerCase() === "postmaster") {
+      traceStep("rcpt", `${recipient}: postmaster of a domain we receive for is always valid`);
+      return undefined;
+    }
+    // A canonical or virtual alias entry makes the address valid, whatever its class.
+    const mapped = await this.#findRcptMapping(recipient);
+    if (mapped) {
+      traceStep("rcpt", `${recipient}: valid: ${mapped} has an entry`);
+      return undefined;
+    }
+    // Anything that resolves to the error transport is known to be
+    // undeliverable: unknown virtual alias users, relocated users,
+    // transport_maps "error:" entries.
+    const route = await this.resolve(recipient);
+    if (route.transport === "error") {
+      const code = cls === "virtual_alias"
+        ? this.#config.int("unknown_virtual_alias_reject_code")
+        : 550;
+      const { dsn, text } = splitErrorNexthop(route.nexthop, "5.1.1");
+      return this.#unknown(code, dsn, `<${address}>: Recipient address rejected: ${text}`);
+    }
+    let known = true;
     switch (cls) {
       case "local":
-        if (await this.isKnownLocalRecipient(recipient)) return undefined;
-        break;
-      case "virtual_alias":
+        // Mail to MAILER-DAEMON and double-bounce is absorbed by qmgr, never unknown.
+        if (/^(mailer-daemon|double-bounce)$/i.test(local)) return undefined;
+        known = await this.isKnownLocalRecipient(recipient);
         break;
       case "virtual_mailbox":
-        if (await this.findVirtualMailbox(recipient)) return undefined;
+        known = await this.findVirtualMailbox(recipient) !== undefined;
         break;
       case "relay":
-        if (this.#relayRecipients.empty) return undefined;
-        if (await mailAddrFind(this.#relayRecipients, recipient, this.#search)) return undefined;
+        known = this.#relayRecipients.empty ||
+          await mailAddrFind(this.#relayRecipients, recipient, this.#search) !== undefined;
         break;
-      case "default":
-        return undefined;
     }
+    if (known) return undefined;
     const [codeParam, table] = UNKNOWN_TABLE[cls]!;
     const code = this.#config.int(codeParam);
     // smtpd_check_reject(): the DSN class follows the reply code (450 → 4.1.1).
-    return new MailError(
+    return this.#unknown(
       code,
       `${String(code)[0]}.1.1`,
       `<${address}>: Recipient address rejected: User unknown in ${table}`,
     );
+  }
+
+  #unknown(code: number, dsn: string, text: string): MailError {
+    traceStep("rcpt", `${code} ${dsn} ${text}`);
+    return new MailError(code, dsn, text);
+  }
+
+  /** The table (recipient_canonical_maps, canonical_maps, virtual_alias_maps) with an entry. */
+  async #findRcptMapping(recipient: string): Promise<string | undefined> {
+    for (const tables of [...this.#rcptCanonical, this.#virtualAliases]) {
+      if (tables.empty) continue;
+      if (await mailAddrFind(tables, recipient, this.#search)) return tables.param;
+    }
+    return undefined;
   }
 
   /** virtual_mailbox_maps entry for an address (virtual(8) search order), or undefined. */
@@ -292,10 +408,6 @@ export class Rewriter {
    * error" (cleanup_map1n: the message is not accepted, try again later).
    */
   async expandVirtualAliases(recipients: EnvelopeRecipient[]): Promise<EnvelopeRecipient[]> {
-    const limits = {
-      recursion: this.#config.int("virtual_alias_recursion_limit"),
-      expansion: this.#config.int("virtual_alias_expansion_limit"),
-    };
     const out: EnvelopeRecipient[] = [];
     const seen = new Set<string>();
     for (const recipient of recipients) {
@@ -303,10 +415,7 @@ export class Rewriter {
       let addresses: string[];
       try {
         const start = this.canonicalize(recipient.address);
-        addresses = this.#virtualAliases.empty
-          ? [start]
-          : await expandAddress(start, (a) => this.#lookupVirtualAlias(a), limits);
-        addresses = await Promise.all(addresses.map((a) => this.#postmasterFallback(a)));
+        addresses = await this.#expandOne({ address: start });
       } catch (e) {
         const why = e instanceof AliasExpansionError ? e.message : `lookup failed: ${e}`;
         this.#log(`warning: ${recipient.address}: virtual alias expansion: ${why}`);
@@ -322,10 +431,44 @@ export class Rewriter {
     return out;
   }
 
+  /**
+   * One recipient's virtual alias expansion as a tree, for the route
+   * explainer; `error` says why it was given up (cleanup would refuse the
+   * message with 451 4.6.0), the tree then shows how far it got.
+   */
+  async explainExpansion(
+    address: string,
+  ): Promise<{ tree: AliasNode; addresses: string[]; error?: string }> {
+    const tree: AliasNode = { address: this.canonicalize(address) };
+    try {
+      return { tree, addresses: await this.#expandOne(tree) };
+    } catch (e) {
+      const error = e instanceof AliasExpansionError
+        ? e.message
+        : `lookup failed: ${(e as Error).message}`;
+      return { tree, addresses: [], error };
+    }
+  }
+
+  /** virtual_alias_maps expansion of tree.address (canonical), then the postmaster fallback. */
+  async #expandOne(tree: AliasNode): Promise<string[]> {
+    const limits = {
+      recursion: this.#config.int("virtual_alias_recursion_limit"),
+      expansion: this.#config.int("virtual_alias_expansion_limit"),
+    };
+    const addresses = this.#virtualAliases.empty
+      ? [tree.address]
+      : await expandAddress(tree.address, (a) => this.#lookupVirtualAlias(a), limits, tree);
+    return await Promise.all(addresses.map((a) => this.#postmasterFallback(a)));
+  }
+
   async #lookupVirtualAlias(address: string): Promise<string[] | undefined> {
     const found = await this.#findVirtualAlias(address);
     if (!found) return undefined;
     const results = mapResult(found.value, address, found.extension, (a) => this.canonicalize(a));
+    if (tracing()) {
+      traceStep("virtual_alias", `${address} → ${results.join(", ")} (key "${found.key}")`);
+    }
     if (results.length === 0) {
       throw new AliasExpansionError(
         `virtual_alias_maps: lookup of ${address} returns non-address result "${found.value}"`,
@@ -342,8 +485,25 @@ export class Rewriter {
       (cls === "virtual_mailbox" && await this.findVirtualMailbox(address) === undefined);
     if (!unhandled) return address;
     const fallback = this.canonicalize("postmaster");
-    return sameAddress(fallback, address) ? address : fallback;
+    if (sameAddress(fallback, address)) return address;
+    traceStep(
+      "virtual_alias",
+      `${address} has no mailbox or alias: postmaster fallback ${fallback}`,
+    );
+    return fallback;
   }
+}
+
+/**
+ * An error transport nexthop "5.1.6 User has moved to x" → DSN and text
+ * (dsn_split(): a leading X.Y.Z status, else the default).
+ */
+export function splitErrorNexthop(
+  nexthop: string,
+  fallback: string,
+): { dsn: string; text: string } {
+  const m = /^([245]\.\d{1,3}\.\d{1,3})(?:\s+|$)/.exec(nexthop);
+  return m ? { dsn: m[1], text: nexthop.slice(m[0].length) } : { dsn: fallback, text: nexthop };
 }
 
 /** "local:$myhostname" → transport "local", nexthop; no nexthop means the recipient domain. */

@@ -25,10 +25,23 @@ export class AliasExpansionError extends Error {
   }
 }
 
+/** One address of an expansion and what it expanded to (for the route explainer). */
+export interface AliasNode {
+  address: string;
+  /** The table's answer; absent when the address had no entry (a final address). */
+  children?: AliasNode[];
+}
+
+/**
+ * cleanup_map1n(): expands `start` recursively, depth first, keeping the
+ * table's order. `tree` (its address = start), when given, receives the
+ * expansion as a tree, even when a limit stops it part way.
+ */
 export async function expandAddress(
   start: string,
   lookup: AliasLookup,
   limits: ExpansionLimits,
+  tree: AliasNode = { address: start },
 ): Promise<string[]> {
   const out: string[] = [];
   /** Addresses that expanded into themselves: final from then on. */
@@ -42,11 +55,13 @@ export async function expandAddress(
     }
   };
 
-  const walk = async (address: string, depth: number, chain: readonly string[]) => {
+  const walk = async (node: AliasNode, depth: number, chain: readonly string[]) => {
+    const address = node.address;
     const key = address.toLowerCase();
     if (selfMapped.has(key)) return emit(address);
     const results = await lookup(address);
     if (results === undefined) return emit(address);
+    node.children = results.map((r) => ({ address: r }));
     if (depth >= limits.recursion) {
       throw new AliasExpansionError(
         `${start}: nesting deeper than virtual_alias_recursion_limit (${limits.recursion})`,
@@ -55,19 +70,20 @@ export async function expandAddress(
     // Mark before descending, so "a → b, a" with "b → a" stops at a (cleanup_map1n).
     if (results.some((r) => r.toLowerCase() === key)) selfMapped.add(key);
     const below = [...chain, key];
-    for (const result of results) {
+    for (const child of node.children) {
+      const result = child.address;
       const resultKey = result.toLowerCase();
       if (resultKey === key) {
         emit(result);
       } else if (below.includes(resultKey) && !selfMapped.has(resultKey)) {
         throw new AliasExpansionError(`virtual alias loop: ${[...below, resultKey].join(" -> ")}`);
       } else {
-        await walk(result, depth + 1, below);
+        await walk(child, depth + 1, below);
       }
     }
   };
 
-  await walk(start, 0, []);
+  await walk(tree, 0, []);
   return out;
 }
 

@@ -23,6 +23,7 @@ import {
 } from "../maps/search.ts";
 import { parseIPv4, parseIPv6 } from "../maps/ip.ts";
 import type { NetworkMatcher } from "../maps/networks.ts";
+import { traceLookup, tracing } from "../rewrite/trace.ts";
 
 // --- Injected collaborators ---------------------------------------------------
 
@@ -683,7 +684,7 @@ export class RestrictionEngine {
     const { req } = ev;
     const s = this.#s;
     const find = (name: string, keys: SearchKey[], replyClass: string, outer: Scope) =>
-      this.#tableFind(step.table, keys, ev, { ...outer, replyName: name, replyClass });
+      this.#tableFind(step.table, keys, ev, { ...outer, replyName: name, replyClass }, step.check);
     switch (step.check) {
       case "check_client_access": {
         // access(5) "HOST NAME/ADDRESS PATTERNS" (check_namadr_access): the host
@@ -752,10 +753,15 @@ export class RestrictionEngine {
     keys: SearchKey[],
     ev: Eval,
     scope: Scope,
+    check: AccessCheck,
   ): Promise<Outcome | undefined> {
     let value: string | undefined;
+    // The route explainer (facteur route) lists every access key tried.
+    const onLookup = tracing()
+      ? (t: LookupTable, key: string, v?: string) => traceLookup(check, t.spec, key, v)
+      : undefined;
     try {
-      value = (await searchTables([table], keys))?.value;
+      value = (await searchTables([table], keys, onLookup))?.value;
     } catch (e) {
       this.#log(`warning: ${table.spec}: table lookup failed: ${(e as Error).message}`);
       // smtpd_check.c check_access(): a failed lookup reads as this table result.

@@ -43,6 +43,7 @@ Deno.test("every route the app serves is in the document, and nothing else", asy
       "GET /v1/queue/shape",
       "GET /v1/queue/{id}",
       "GET /v1/queue/{id}/raw",
+      "GET /v1/route",
       "GET /v1/stats",
       "POST /v1/config/check",
       "POST /v1/queue/delete",

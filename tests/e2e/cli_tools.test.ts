@@ -112,7 +112,7 @@ Deno.test({
       }
       const bad = await facteur(["map", "query", "nosuch:x", "a"]);
       assert.equal(bad.code, 1);
-      assert.match(bad.stderr, /lookup table type "nosuch" is not supported by facteur/);
+      assert.match(bad.stderr, /lookup table type "nosuch" is not supported: no such type/);
       // facteur's form for several keys at once: one "key<TAB>value" line per key found
       const several = await facteur(["map", "query", "inline:{a=1, b=2}", "A", "zz", "b"]);
       assert.equal(several.stdout, "A\t1\nb\t2\n");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openMap, parseAliasTargets } from "../../src/maps/mod.ts";
-import { assertConfigError, lookupAll, open, tempDir, writeTable } from "./_helpers.ts";
+import { lookupAll, open, tempDir, writeTable } from "./_helpers.ts";
 
 const ALIASES = [
   "# /etc/aliases",
@@ -64,7 +64,7 @@ Deno.test("aliases: name: value with continuation lines, quoting and case foldin
   }
 });
 
-Deno.test("aliases: bad lines are errors with file:line", () => {
+Deno.test("aliases: a bad line is skipped with a warning naming file:line (postalias)", async () => {
   const dir = tempDir();
   const cases: [string, string][] = [
     ["a: b\nnocolon z\n", ":2: need name:value pair"],
@@ -74,22 +74,23 @@ Deno.test("aliases: bad lines are errors with file:line", () => {
     ['"open: x\n', `:1: unbalanced '"'`],
   ];
   for (const [text, message] of cases) {
-    const path = writeTable(dir, "aliases", text);
-    assertConfigError(
-      () => openMap(`hash:${path}`, { aliases: true }),
-      `${path}${message} (table hash:${path})`,
-    );
+    const path = writeTable(dir, "aliases", text + "ok: root\n");
+    const { table, warnings } = open(`hash:${path}`, { aliases: true });
+    assert.deepEqual(warnings, [`${path}${message} -- ignoring this line (table hash:${path})`]);
+    assert.equal(await table.lookup("ok"), "root");
   }
 });
 
-Deno.test("aliases: regexp alias tables refuse $number substitution (aliases(5) SECURITY)", () => {
+Deno.test("aliases: regexp alias tables refuse $number substitution (aliases(5) SECURITY)", async () => {
   const dir = tempDir();
   const path = writeTable(dir, "aliases.re", "/^(.*)-list$/ $1\n");
-  assert.throws(
-    () => openMap(`regexp:${path}`, { aliases: true }),
-    /:1: regular expression substitution is not allowed/,
+  const { table, warnings } = open(`regexp:${path}`, { aliases: true });
+  assert.match(
+    warnings[0],
+    /:1: regular expression substitution is not allowed: skipping this rule/,
   );
-  assert.ok(openMap(`regexp:${path}`));
+  assert.equal(await table.lookup("x-list"), undefined);
+  assert.equal(await openMap(`regexp:${path}`).lookup("x-list"), "x");
 });
 
 Deno.test("parseAliasTargets: classifies addresses, files, commands and includes", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openMap } from "../../src/maps/mod.ts";
-import { assertConfigError, lookupAll, tempDir, writeTable } from "./_helpers.ts";
+import { lookupAll, open, tempDir, writeTable } from "./_helpers.ts";
 
 const CLIENTS = [
   "# Rule order matters: specific entries before general ones.",
@@ -100,7 +100,7 @@ Deno.test("cidr: negation and if/endif apply only to keys of their own family", 
   );
 });
 
-Deno.test("cidr: pattern errors name the file and line", () => {
+Deno.test("cidr: a bad rule is skipped with a warning naming file:line; the rest loads (dict_cidr.c)", async () => {
   const cases: [string, RegExp][] = [
     [
       "192.168.1.1/16 x\n",
@@ -116,11 +116,16 @@ Deno.test("cidr: pattern errors name the file and line", () => {
     ["1:2::3:4:5:6:7:8 x\n", /bad address pattern/],
     ["[1.2.3.4 x\n", /missing '\]' character after "\[1.2.3.4"/],
     ["if 1.2.3.4 extra\nendif\n", /:1: extra text after IF statement/],
-    ["endif\n", /:1: ENDIF without matching IF/],
+    ["endif\n", /:1: ignoring ENDIF without matching IF/],
     ["1.2.3.4 a\nif 1.0.0.0/8\n", /:2: IF has no matching ENDIF/],
   ];
   for (const [text, expected] of cases) {
-    const path = writeTable(tempDir(), "bad.cidr", text);
-    assertConfigError(() => openMap(`cidr:${path}`), expected);
+    const path = writeTable(tempDir(), "bad.cidr", text + "127.0.0.1 still-loaded\n");
+    const { table, warnings } = open(`cidr:${path}`);
+    assert.ok(warnings.length >= 1, `${text}: no warning`);
+    assert.match(warnings[0], expected);
+    assert.ok(warnings[0].startsWith(path + ":"), warnings[0]);
+    const inIf = text.startsWith("1.2.3.4 a\nif");
+    assert.equal(await table.lookup("127.0.0.1"), inIf ? undefined : "still-loaded", text);
   }
 });

@@ -84,26 +84,40 @@ Deno.test("btree:, lmdb:, cdb: and proxy:hash: read the same source as hash:", a
   }
 });
 
-Deno.test("hash: syntax errors name the file, the line and the table", () => {
+Deno.test("hash: a bad line is skipped with a warning naming file:line (postmap: -- ignoring this line)", async () => {
   const dir = tempDir();
   const cases: [string, string][] = [
     ["ok value\nkeyonly\n", ":2: expected format: key whitespace value"],
     ["ok value\n\n# c\nkey   \n", ":4: expected format: key whitespace value"],
-    ['a b\n"unbalanced value\n', `:2: unbalanced '"' in '"unbalanced value'`],
-    ["  leading\n", ":1: logical line must not start with whitespace"],
+    ['ok value\n"unbalanced value\n', `:2: unbalanced '"' in '"unbalanced value'`],
+    ["  leading\nok value\n", ":1: logical line must not start with whitespace"],
   ];
   for (const [text, message] of cases) {
     const path = writeTable(dir, "bad", text);
-    assert.throws(
-      () => openMap(`hash:${path}`),
-      (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.equal(err.message, `${path}${message} (table hash:${path})`);
-        assert.equal(err.file, path);
-        return true;
-      },
-    );
+    const { table, warnings } = open(`hash:${path}`);
+    assert.deepEqual(warnings, [
+      `${path}${message} -- ignoring this line (table hash:${path})`,
+    ]);
+    assert.equal(await table.lookup("ok"), "value");
   }
+});
+
+Deno.test("hash: a reload with a bad line is refused whole; the loaded version stays in use", async () => {
+  const dir = tempDir();
+  const path = writeTable(dir, "t", "a 1\nb 2\n");
+  const { table, warnings } = open(`hash:${path}`, { reloadIntervalMs: 0 });
+  assert.equal(await table.lookup("a"), "1");
+  Deno.writeTextFileSync(path, "a 10\nbroken\nb 20\n");
+  assert.equal(await table.lookup("a"), "1");
+  assert.equal(await table.lookup("b"), "2");
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    new RegExp(`keeping the previous contents: ${path}:2: expected format: key whitespace value`),
+  );
+  Deno.writeTextFileSync(path, "a 100\n");
+  assert.equal(await table.lookup("a"), "100");
+  assert.equal(await table.lookup("b"), undefined);
 });
 
 Deno.test("hash: a missing file is an error naming the spec and the path", () => {
@@ -174,11 +188,11 @@ Deno.test("hash: the file is checked at most once per interval (default one seco
   assert.equal(await dfltTable.lookup("a"), "2");
 });
 
-Deno.test("texthash: read once, changes are not seen (Postfix: until restart)", async () => {
+Deno.test("texthash: reloaded when the file changes, like hash (issue 5)", async () => {
   const dir = tempDir();
   const path = writeTable(dir, "t", "A 1\n");
   const table = openMap(`texthash:${path}`, { reloadIntervalMs: 0 });
   assert.equal(await table.lookup("a"), "1");
   Deno.writeTextFileSync(path, "a 2\n");
-  assert.equal(await table.lookup("a"), "1");
+  assert.equal(await table.lookup("a"), "2");
 });

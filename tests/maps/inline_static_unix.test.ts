@@ -74,11 +74,21 @@ Deno.test("unix: account file parsing keeps the first entry and skips NIS and co
 Deno.test("unknown and malformed specs", () => {
   assertConfigError(
     () => openMap("ldap:/etc/postfix/ldap.cf"),
-    /^lookup table type "ldap" is not supported by facteur \(supported: hash, btree, lmdb, .*texthash, inline, static, regexp, pcre, cidr, unix, proxy\) \(table ldap:\/etc\/postfix\/ldap.cf\)$/,
+    /^lookup table type "ldap" is not supported yet by facteur \(supported: hash, btree, lmdb, .*texthash, inline, static, regexp, pcre, cidr, unionmap, pipemap, sqlite, unix, proxy\) \(table ldap:\/etc\/postfix\/ldap.cf\)$/,
   );
   assertConfigError(
     () => openMap("proxy:mysql:/etc/x.cf"),
     /lookup table type "mysql" is not supported/,
+  );
+  for (const kind of ["mysql", "pgsql", "memcache", "socketmap", "tcp", "nis"]) {
+    assertConfigError(
+      () => openMap(`${kind}:/etc/postfix/x.cf`),
+      new RegExp(`^lookup table type "${kind}" is not supported yet by facteur`),
+    );
+  }
+  assertConfigError(
+    () => openMap("nosuch:/x"),
+    /^lookup table type "nosuch" is not supported: no such type/,
   );
   assertConfigError(() => openMap("/etc/postfix/access"), /expecting "type:name" form/);
   assertConfigError(() => openMap("hash:"), /expecting "type:name" form/);
