@@ -66,6 +66,8 @@ export interface Facteur {
 export interface Daemons {
   config: Config;
   openTable: (spec: string, opts?: { aliases?: boolean }) => LookupTable;
+  /** Closes every table opened through openTable (reload, stop). */
+  closeTables(): void;
   rewrite: Rewriter;
   policyFor(config: Config): Policy;
   resolver: Resolver;
@@ -80,7 +82,7 @@ export interface Daemons {
 /** Opens each table once; every daemon shares it. */
 function tableCache(config: Config) {
   const tables = new Map<string, LookupTable>();
-  return (spec: string, opts: { aliases?: boolean } = {}) => {
+  const open = (spec: string, opts: { aliases?: boolean } = {}) => {
     const key = `${opts.aliases ? "aliases " : ""}${spec}`;
     let table = tables.get(key);
     if (!table) {
@@ -89,7 +91,16 @@ function tableCache(config: Config) {
     }
     return table;
   };
+  /** Releases what tables hold (file watchers, the regexp lookup process). */
+  const closeAll = () => {
+    for (const table of tables.values()) table.close?.();
+    tables.clear();
+  };
+  return { open, closeAll };
 }
+
+/** How long a replaced generation's tables stay open after a reload. */
+const TABLE_CLOSE_DELAY_MS = 60_000;
 
 /** Parameters whose values are lookup tables, opened at start-up so a syntax error stops it. */
 const TABLE_PARAMETERS = [
@@ -135,7 +146,7 @@ export function buildDaemons(
   config: Config,
   warn: (text: string) => void = logger("master"),
 ): Daemons {
-  const openTable = tableCache(config);
+  const { open: openTable, closeAll: closeTables } = tableCache(config);
   openAllTables(config, openTable, warn);
   const rewrite = new Rewriter(config, { openTable });
   const policyFor = (c: Config) => new Policy(c, { openTable, rewrite });
@@ -156,6 +167,7 @@ export function buildDaemons(
   return {
     config,
     openTable,
+    closeTables,
     rewrite,
     policyFor,
     resolver,
@@ -437,6 +449,9 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
     });
     // Deliveries in flight finish with the old agents; their parked connections go now.
     void Promise.all(Object.values(previous.daemons.transports).map((t) => t.close?.()));
+    // Sessions and deliveries of the old generation may still look things up: close its
+    // tables once they are done with them.
+    Deno.unrefTimer(setTimeout(() => previous.daemons.closeTables(), TABLE_CLOSE_DELAY_MS));
     log(`reload -- configuration ${next.config.file ?? "(inline)"}`);
     return { ok: true };
   };
@@ -473,6 +488,7 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
       }
       // Parked SMTP connections say QUIT (postconf(5) smtp_connection_cache_on_demand).
       await Promise.all(Object.values(current.daemons.transports).map((t) => t.close?.()));
+      current.daemons.closeTables();
       await queue.close();
       log("stopped");
     },
