@@ -9,6 +9,7 @@
  * finds the first copy instead of writing a second one.
  */
 import { dirname, join } from "node:path";
+import { virtualSize } from "./filename.ts";
 
 export interface FileOwner {
   uid: number;
@@ -229,17 +230,25 @@ export interface DeliveryId {
 }
 
 /**
- * <arrival seconds>.Q<queue id>R<key>.<host>,S=<size>. A valid unique name
+ * <arrival seconds>.Q<queue id>R<key>.<host>,S=<size>[,W=<vsize>]: vsize is
+ * the size with CRLF line ends, which Dovecot and the store read as the
+ * IMAP RFC822.SIZE without opening the file. A valid unique name
  * (cr.yp.to/proto/maildir.html): the middle part is unique on this host
  * because the queue id is, and the key is unique within the message. The same
  * delivery of the same content always gets the same name.
  */
-export function deliveryName(id: DeliveryId, size: number, hostname: string): string {
+export function deliveryName(
+  id: DeliveryId,
+  size: number,
+  hostname: string,
+  vsize?: number,
+): string {
   if (!/^[0-9A-Za-z]+$/.test(id.queueId) || !/^[0-9a-z-]+$/.test(id.key)) {
     throw new RangeError(`maildir: bad delivery id Q${id.queueId}R${id.key}`);
   }
   const sec = Math.floor(id.arrivalMs / 1000);
-  return `${sec}.Q${id.queueId}R${id.key}.${safeHostname(hostname)},S=${size}`;
+  const w = vsize === undefined ? "" : `,W=${vsize}`;
+  return `${sec}.Q${id.queueId}R${id.key}.${safeHostname(hostname)},S=${size}${w}`;
 }
 
 /** Every "2,<flags>" info a reader may give a file moved to cur/: subsets of DFPRST, in ASCII order. */
@@ -306,7 +315,7 @@ export async function deliverOnceToMaildir(
   options: OnceOptions = {},
 ): Promise<MaildirDelivery> {
   const data = mailboxData(content, options.sizeLimit);
-  const name = deliveryName(id, data.length, options.hostname ?? hostName());
+  const name = deliveryName(id, data.length, options.hostname ?? hostName(), virtualSize(data));
   // A first attempt needs no look: link(2) into new/ fails with EEXIST below if the name is there.
   const earlier = options.redelivery ? await findDelivered(dir, name, true) : undefined;
   if (earlier) {

@@ -148,6 +148,7 @@ Deno.test("maildir: a delivery's name comes from the queue id, key and arrival t
     deliveryName(ID, 42, "mx.example.com"),
     "1700000000.QMIC3Z1K80F2AR0.mx.example.com,S=42",
   );
+  assert.equal(deliveryName(ID, 42, "h", 45), "1700000000.QMIC3Z1K80F2AR0.h,S=42,W=45");
   assert.equal(
     deliveryName({ ...ID, key: "3-9f86d081884c" }, 7, "odd/host"),
     "1700000000.QMIC3Z1K80F2AR3-9f86d081884c.odd\\057host,S=7",
@@ -162,7 +163,8 @@ Deno.test("maildir: delivering the same delivery again finds the first copy", as
   const msg = enc.encode("Subject: once\r\n\r\nbody\r\n");
   const first = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
   assert.equal(first.existed, false);
-  assert.match(first.path, /\/new\/1700000000\.QMIC3Z1K80F2AR0\.h,S=20$/);
+  // ,W= is the size with CRLF (Dovecot's RFC822.SIZE field).
+  assert.match(first.path, /\/new\/1700000000\.QMIC3Z1K80F2AR0\.h,S=20,W=23$/);
   const again = await deliverOnceToMaildir(dir, msg, ID, { hostname: "h" });
   assert.deepEqual(again, { path: first.path, existed: true });
   assert.deepEqual(await listDir(join(dir, "new")), [first.path.split("/").pop()!]);
@@ -204,7 +206,7 @@ Deno.test("maildir: without the redelivery hint only new/ is looked at (one lsta
 Deno.test("maildir: leftovers of an interrupted attempt in tmp/ are replaced or removed", async () => {
   const dir = await Deno.makeTempDir();
   const msg = enc.encode("a: b\r\n\r\nwhole\r\n");
-  const name = deliveryName(ID, 12, "h");
+  const name = deliveryName(ID, 12, "h", 15);
   await ensureMaildir(dir);
   // Died while writing tmp/: the next attempt writes the whole message.
   await Deno.writeTextFile(join(dir, "tmp", name), "a: b\n\nwh");

@@ -5,12 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
-import {
-  deliverOnceToMaildir,
-  type DeliveryId,
-  type FileOwner,
-  makeDirs,
-} from "../../mailstore/maildir.ts";
+import { MailError } from "../../errors.ts";
+import { deliverToStore } from "../../mailstore/delivery.ts";
+import { type DeliveryId, type FileOwner, makeDirs } from "../../mailstore/maildir.ts";
 import { appendToMbox } from "../../mailstore/mbox.ts";
 import { splitAddress } from "../../rewrite/address.ts";
 
@@ -154,7 +151,8 @@ export async function deliverToMailbox(
   const data = withHeaders(message);
   if (target.path.endsWith("/")) {
     try {
-      const { existed } = await deliverOnceToMaildir(target.path, data, message.delivery, {
+      // Through the store: Maildir++ quota, and sessions with the store open hear of it at once.
+      const { existed } = await deliverToStore(target.path, data, message.delivery, {
         owner: target.owner,
         sizeLimit: target.sizeLimit,
         hostname: message.hostname,
@@ -197,6 +195,11 @@ const ERROR_TEXT: Record<string, string> = {
  * it before the mail is returned.
  */
 export function failure(error: unknown, prefix: string): Outcome {
+  // The store's own refusals (quota: 552 5.2.2) carry their status.
+  if (error instanceof MailError) {
+    const reason = `${prefix}${error.message}`;
+    return error.temporary ? deferred(error.enhanced, reason) : bounced(error.enhanced, reason);
+  }
   const code = (error as { code?: string }).code ?? "";
   const message = error instanceof Error ? error.message : String(error);
   const text = ERROR_TEXT[code] ?? message;
