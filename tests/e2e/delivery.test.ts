@@ -88,7 +88,10 @@ s.quit()
       // Maildir: the file name carries its size (S=) and its CRLF size (W=, as Dovecot), and
       // nothing is left in tmp/.
       const lines = file.bytes.filter((b) => b === 10).length;
-      assert.match(file.name, new RegExp(`,S=${file.bytes.length},W=${file.bytes.length + lines}$`));
+      assert.match(
+        file.name,
+        new RegExp(`,S=${file.bytes.length},W=${file.bytes.length + lines}$`),
+      );
       assert.deepEqual([...Deno.readDirSync(join(mailbox(server, "alice"), "tmp"))], []);
     } finally {
       await server.stop();
