@@ -17,6 +17,7 @@ import { ROUTE_ROUTES } from "./route.ts";
 import { FailureLimiter, type FailurePolicy } from "./rate_limit.ts";
 import { honoPath, pathPattern, type Route } from "./routes.ts";
 import { STATS_ROUTES } from "./stats.ts";
+import { USERS_ROUTES } from "./users.ts";
 import type { AdminDeps, AdminEnv } from "./types.ts";
 
 const openApiRoute: Route = {
@@ -35,6 +36,7 @@ export const ROUTES: readonly Route[] = [
   ...QUEUE_ROUTES,
   ...CONFIG_ROUTES,
   ...ROUTE_ROUTES,
+  ...USERS_ROUTES,
 ];
 
 /** Paths answered without a token, to GET only, compared with the path as sent (undecoded). */

@@ -3,7 +3,7 @@
  * app serves (so the two cannot drift), plus the errors every route can give
  * (authentication, parameters, bodies).
  */
-import type { Route } from "./routes.ts";
+import { PATH_PARAMS, type Route } from "./routes.ts";
 import { type JsonSchema, ref, SCHEMAS } from "./schemas.ts";
 import { VERSION } from "../version.ts";
 
@@ -48,8 +48,8 @@ function operation(route: Route) {
     name,
     in: "path",
     required: true,
-    description: "queue id",
-    schema: { type: "string", pattern: "^[0-9A-Z]+$" },
+    description: PATH_PARAMS[name].description,
+    schema: { type: "string", pattern: `^${PATH_PARAMS[name].pattern}$` },
   }));
   const queryParams = (route.query ?? []).map((q) => ({
     name: q.name,

@@ -19,7 +19,7 @@ function openerFor(config: Config): OpenTable {
 const str = { type: "string" };
 const nullableStr = { type: ["string", "null"] };
 const strings = { type: "array", items: str };
-const phase = { type: "string", enum: ["rcpt", "rewrite", "expansion", "resolve"] };
+const phase = { type: "string", enum: ["rcpt", "rewrite", "expansion", "resolve", "local"] };
 const obj = (properties: Record<string, unknown>) => ({
   type: "object",
   properties,
@@ -60,6 +60,17 @@ export const ROUTE_SCHEMA: JsonSchema = obj({
       transport: nullableStr,
       nexthop: nullableStr,
       relocated: nullableStr,
+      error: nullableStr,
+    }),
+  },
+  // local(8)'s alias expansion and mailbox for each recipient it delivers (a dry run).
+  local: {
+    type: "array",
+    items: obj({
+      recipient: str,
+      transport: str,
+      sender: str,
+      deliveries: { type: "array", items: { type: "object" } },
       error: nullableStr,
     }),
   },

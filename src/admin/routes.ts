@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { JsonSchema } from "./schemas.ts";
 import type { AdminDeps, AdminEnv } from "./types.ts";
 
-export type Method = "GET" | "POST" | "DELETE";
+export type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 export interface QueryDoc {
   name: string;
@@ -35,7 +35,7 @@ export interface RouteContext {
 
 export interface Route {
   method: Method;
-  /** OpenAPI path template; `{id}` is always a queue id ([0-9A-Z]+). */
+  /** OpenAPI path template; each `{name}` is one of PATH_PARAMS. */
   path: string;
   operationId: string;
   summary: string;
@@ -49,14 +49,30 @@ export interface Route {
   handle(c: Context<AdminEnv>, ctx: RouteContext): Response | Promise<Response>;
 }
 
-/** The Hono path of a route: `{id}` becomes a parameter matching queue ids only. */
+/** Path parameters by name: what they match (a Hono regexp) and what they are. */
+export const PATH_PARAMS: Record<string, { pattern: string; description: string }> = {
+  id: { pattern: "[0-9A-Z]+", description: "queue id" },
+  // Anything but "/": the handler checks the syntax and answers a precise 400.
+  address: { pattern: "[^/]+", description: "user@domain (or @domain for an alias), %40 allowed" },
+  name: { pattern: "[^/]+", description: "domain name" },
+};
+
+function paramPattern(name: string): string {
+  const param = PATH_PARAMS[name];
+  if (!param) throw new Error(`route path parameter {${name}} is not in PATH_PARAMS`);
+  return param.pattern;
+}
+
+/** The Hono path of a route: each `{name}` becomes a parameter matching its PATH_PARAMS pattern. */
 export function honoPath(path: string): string {
-  return path.replace(/\{(\w+)\}/g, ":$1{[0-9A-Z]+}");
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => `:${name}{${paramPattern(name)}}`);
 }
 
 /** A matcher of concrete paths for a route's template (for 405 and the drift test). */
 export function pathPattern(path: string): RegExp {
-  const body = path.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-    .join("[0-9A-Z]+");
+  const body = path.split(/(\{\w+\})/).map((part) => {
+    const param = /^\{(\w+)\}$/.exec(part);
+    return param ? paramPattern(param[1]) : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }).join("");
   return new RegExp(`^${body}$`);
 }

@@ -3,9 +3,12 @@
  * facteur reads (src/maps). Like postmap(1): one key prints its value alone;
  * keys read from stdin (`-`), or several keys, print "key<TAB>value" for
  * each key found; exit 0 when at least one key was found, 1 otherwise.
- * Relative table paths are taken from the current directory, as postmap does.
+ * Relative table paths are taken from the current directory, as postmap does;
+ * facteur: tables are read from the data directory of the configuration (-c).
  */
+import { loadConfig } from "../config/mod.ts";
 import { openMap } from "../maps/mod.ts";
+import { facteurKinds } from "../users/mod.ts";
 import type { LookupTable } from "../maps/types.ts";
 
 /** postmap -q - reads one key per line: the whole line without its newline; empty lines are skipped. */
@@ -38,8 +41,14 @@ export async function mapQueryCommand(
   spec: string,
   keys: string[],
   stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
+  configFile?: string,
 ): Promise<number> {
-  const table = openMap(spec, { baseDir: Deno.cwd() }); // a ConfigError names the problem: main prints it
+  // facteur:users and friends live in the data directory the configuration names.
+  const kinds = /^(proxy:)*facteur:/i.test(spec) && configFile
+    ? facteurKinds((await loadConfig(configFile)).path("data_directory"))
+    : undefined;
+  // A ConfigError names the problem: main prints it.
+  const table = openMap(spec, { baseDir: Deno.cwd(), kinds });
   try {
     const fromStdin = keys.includes("-");
     const stdinKeys = fromStdin ? keysFromText(await readAll(stdin)) : [];

@@ -20,6 +20,7 @@ import { routeCommand } from "./route.ts";
 import { sendmailCommand } from "./sendmail.ts";
 import { reloadCommand, statusCommand, stopCommand } from "./server_control.ts";
 import { tokenNewCommand } from "./token.ts";
+import { registerUsersCommands } from "./users.ts";
 
 export { DEFAULT_CONFIG } from "./defaults.ts";
 
@@ -188,7 +189,10 @@ export async function main(argv: string[]): Promise<number> {
     .description("look keys up in a table like postmap -q; - reads keys from stdin")
     .argument("<table>", "TYPE:NAME, e.g. hash:/etc/facteur/access or inline:{a=b}")
     .argument("<key...>", "keys to look up, or - for one key per line on stdin")
-    .action((table: string, keys: string[]) => run(() => mapQueryCommand(table, keys))());
+    .option(...configOption)
+    .action((table: string, keys: string[], opts: { config: string }) =>
+      run(() => mapQueryCommand(table, keys, Deno.stdin.readable, opts.config))()
+    );
 
   program.command("route")
     .description(
@@ -202,6 +206,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--helo <name>", "HELO name for the RCPT check (default: localhost)")
     .option("--json", "the report as JSON (the admin API's GET /v1/route)")
     .action((address: string, opts) => run(() => routeCommand(address, opts))());
+
+  registerUsersCommands(program, configOption, run);
 
   const token = program.command("token").description("admin API tokens");
   token.command("new")

@@ -22,11 +22,12 @@ import {
 type Where = { file?: string; line?: number; param?: string };
 
 const SERVICE_FIELDS = ["type", "listen", "command", "process_limit", "enabled"] as const;
-const COMMANDS = ["smtpd", "admin", ...DELIVERY_COMMANDS] as const;
+const COMMANDS = ["smtpd", "admin", "pop3d", ...DELIVERY_COMMANDS] as const;
 const DEFAULT_COMMANDS: Record<string, string> = {
   smtp: "smtpd",
   submission: "smtpd",
   smtps: "smtpd",
+  pop3: "pop3d",
 };
 
 /** The services a configuration without `[services]` gets: Postfix's master.cf smtp line. */

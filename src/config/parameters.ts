@@ -465,6 +465,42 @@ export const PARAMETERS: Readonly<Record<string, ParamSpec>> = {
   // facteur's own state: the SQLite queue and index, and by default the mailboxes.
   data_directory: p("path", "/var/lib/facteur", "directory holding facteur's state"),
 
+  // facteur's users store ($data_directory/users.sqlite; `facteur user ...`, facteur: tables).
+  users_mailbox_path: p(
+    "string",
+    "%d/%n/",
+    "mailbox of a new user under virtual_mailbox_base (%d domain, %n local part, %u address)",
+  ),
+  users_password_rehash: p(
+    "bool",
+    "yes",
+    "store a user's password again as argon2id after a login with another scheme",
+  ),
+
+  // pop3d (a [services.NAME] with command = "pop3d"): facteur's own, in Postfix's naming style.
+  pop3d_banner: p("string", "facteur ready.", "text after +OK in the POP3 greeting"),
+  pop3d_timeout: p("time", "600s", "idle time before a POP3 session is closed (RFC 1939: >= 10m)", {
+    unit: "s",
+  }),
+  pop3d_line_length_limit: p(
+    "int",
+    "512",
+    "longest POP3 command line in octets (RFC 2449: >= 255)",
+  ),
+  pop3d_auth_failure_limit: p("int", "3", "failed logins in one POP3 session before it is closed"),
+  pop3d_hard_error_limit: p("int", "20", "bad POP3 commands in one session before it is closed"),
+  pop3d_user_session_limit: p("int", "10", "concurrent POP3 sessions per account (0: no limit)"),
+  pop3d_client_connection_count_limit: p(
+    "int",
+    "10",
+    "concurrent POP3 connections per client address (0: no limit)",
+  ),
+  pop3d_disable_plaintext_auth: p(
+    "bool",
+    "yes",
+    "refuse clear-text passwords except over TLS or from loopback",
+  ),
+
   // The admin HTTP API (a [services.NAME] with command = "admin"). facteur's own parameters.
   admin_tokens: p(
     "list",

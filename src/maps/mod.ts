@@ -132,19 +132,18 @@ export function openMap(spec: string, opts: MapOptions = {}): LookupTable {
     case "unix":
       return openUnix(spec, name, { warn, intervalMs });
   }
+  const extra = opts.kinds?.[type];
+  if (extra) return extra(spec, name);
+  const supported = [...SUPPORTED_TYPES, ...Object.keys(opts.kinds ?? {})].join(", ");
   if (NOT_YET.includes(type)) {
     throw tableError(
       { spec },
-      `lookup table type "${type}" is not supported yet by facteur (supported: ${
-        SUPPORTED_TYPES.join(", ")
-      })`,
+      `lookup table type "${type}" is not supported yet by facteur (supported: ${supported})`,
     );
   }
   throw tableError(
     { spec },
-    `lookup table type "${type}" is not supported: no such type (supported: ${
-      SUPPORTED_TYPES.join(", ")
-    })`,
+    `lookup table type "${type}" is not supported: no such type (supported: ${supported})`,
   );
 }
 

@@ -41,4 +41,9 @@ export interface MapOptions {
    * (default 250); past it the lookup fails with a temporary error.
    */
   regexTimeoutMs?: number;
+  /**
+   * Table kinds served by modules above this one (the `facteur:` tables of
+   * src/users), by type name: the maps module stays the ground floor.
+   */
+  kinds?: Readonly<Record<string, (spec: string, name: string) => LookupTable>>;
 }

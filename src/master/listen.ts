@@ -12,7 +12,12 @@ export interface Endpoint {
 }
 
 /** services(5) names master.cf users write instead of numbers. */
-const WELL_KNOWN_PORTS: Record<string, number> = { smtp: 25, submission: 587, smtps: 465 };
+const WELL_KNOWN_PORTS: Record<string, number> = {
+  smtp: 25,
+  submission: 587,
+  smtps: 465,
+  pop3: 110,
+};
 
 /** The TCP endpoints of a service; a ConfigError for what cannot be listened on yet. */
 export function serviceEndpoints(service: ServiceSpec, config: Config): Endpoint[] {

@@ -4,6 +4,7 @@
  */
 import { type Config, loadConfig, type ServiceSpec } from "../config/mod.ts";
 import { Counters } from "../counters.ts";
+import { closeSharedUsersStores, facteurKinds } from "../users/mod.ts";
 import { ConfigError } from "../errors.ts";
 import { logger, setLogHost } from "../log.ts";
 import { openMap } from "../maps/mod.ts";
@@ -34,6 +35,10 @@ import {
   preparePickupDirectory,
 } from "./pickup.ts";
 import { type ServicePlan, ServiceSet } from "./services.ts";
+import { pop3Deps } from "./pop3.ts";
+import { MaildropLocks } from "../pop3d/maildrop.ts";
+import { startPop3Server } from "../pop3d/mod.ts";
+import { LoginThrottle } from "../auth/throttle.ts";
 import { type AdminDeps, ensureAdminTokenFile, startAdminService } from "./admin.ts";
 import { applyToSelection } from "../admin/queue_ops.ts";
 
@@ -82,11 +87,13 @@ export interface Daemons {
 /** Opens each table once; every daemon shares it. */
 function tableCache(config: Config) {
   const tables = new Map<string, LookupTable>();
+  // facteur:users, facteur:domains, facteur:aliases over $data_directory/users.sqlite.
+  const kinds = facteurKinds(config.path("data_directory"));
   const open = (spec: string, opts: { aliases?: boolean } = {}) => {
     const key = `${opts.aliases ? "aliases " : ""}${spec}`;
     let table = tables.get(key);
     if (!table) {
-      table = openMap(spec, { ...opts, baseDir: config.baseDir });
+      table = openMap(spec, { ...opts, baseDir: config.baseDir, kinds });
       tables.set(key, table);
     }
     return table;
@@ -306,6 +313,10 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
           list.push(adminPlan(service, endpoint, { started, cannot }));
           continue;
         }
+        if (service.command === "pop3d") {
+          list.push(pop3Plan(service, endpoint, { started, cannot }));
+          continue;
+        }
         list.push({
           key: `smtpd ${service.name} ${where}`,
           name: service.name,
@@ -352,6 +363,40 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
       update: (handle) => handle.update?.(),
     });
     return list;
+  };
+
+  // pop3d: one lock table and one login throttle for every POP3 service (RFC 1939 [IN-USE]).
+  const pop3Wiring = {
+    locks: new MaildropLocks(),
+    throttle: new LoginThrottle(),
+    log: logger("pop3d"),
+  };
+  const pop3Plan = (
+    service: ServiceSpec,
+    endpoint: Endpoint,
+    how: { started(a: Endpoint): void; cannot(e: Error): Error },
+  ): ServicePlan => {
+    const deps = () =>
+      pop3Deps(current.config.forService(service), service.processLimit, pop3Wiring);
+    return {
+      key: `pop3d ${service.name} ${fmt(endpoint)}`,
+      name: service.name,
+      command: "pop3d",
+      start: async () => {
+        const server = await startPop3Server(deps(), endpoint).catch((e) => {
+          throw how.cannot(e);
+        });
+        how.started(server.address);
+        return {
+          name: service.name,
+          command: "pop3d",
+          address: server.address,
+          update: () => server.update(deps()),
+          close: (graceMs) => server.close(graceMs),
+        };
+      },
+      update: (handle) => handle.update?.(),
+    };
   };
 
   /** The admin API (src/admin) over the current generation; its tokens are read per request. */
@@ -489,6 +534,7 @@ export async function startFacteur(config: Config, options: StartOptions = {}): 
       // Parked SMTP connections say QUIT (postconf(5) smtp_connection_cache_on_demand).
       await Promise.all(Object.values(current.daemons.transports).map((t) => t.close?.()));
       current.daemons.closeTables();
+      closeSharedUsersStores();
       await queue.close();
       log("stopped");
     },

@@ -3,8 +3,9 @@
  * with one recipient, phase by phase, in the order mail flows through
  * Postfix's daemons — smtpd's RCPT check, cleanup's rewriting (trivial-rewrite
  * canonical form, canonical maps, masquerading, BCC), virtual alias
- * expansion, then trivial-rewrite's resolution of every resulting address
- * (class, transport_maps, relocated_maps) to transport:nexthop.
+ * expansion, trivial-rewrite's resolution of every resulting address
+ * (class, transport_maps, relocated_maps) to transport:nexthop, and for
+ * those the local transport takes, local(8)'s aliases and mailbox.
  *
  * Each phase runs inside its own RouteTrace, so every table lookup and
  * decision it made is listed under it. Nothing is delivered, queued or sent.
@@ -17,6 +18,7 @@ import type { AddressClass, AliasNode, OpenTable } from "../rewrite/mod.ts";
 import { RouteTrace, withTrace } from "../rewrite/trace.ts";
 import { type DnsLookup, Policy } from "../smtpd/policy.ts";
 import type { SmtpdContext } from "../smtpd/types.ts";
+import { explainLocal, localAgentConfig, type LocalRoute } from "./local.ts";
 
 export interface RouteQuery {
   address: string;
@@ -32,9 +34,11 @@ export interface RouteDeps {
   openTable: OpenTable;
   /** DNS for reject_unknown_* restrictions (default: the system's). */
   dns?: DnsLookup;
+  /** The passwd file local(8) finds system accounts in; default /etc/passwd. */
+  passwdFile?: string;
 }
 
-export type Phase = "rcpt" | "rewrite" | "expansion" | "resolve";
+export type Phase = "rcpt" | "rewrite" | "expansion" | "resolve" | "local";
 
 export interface RouteLookup {
   phase: Phase;
@@ -82,6 +86,8 @@ export interface RouteReport {
   };
   expansion: { tree: AliasNode; addresses: string[]; error: string | null }[];
   recipients: RouteRecipient[];
+  /** local(8)'s handling of each recipient whose transport is a local delivery agent. */
+  local: LocalRoute[];
   steps: RouteStep[];
   lookups: RouteLookup[];
 }
@@ -139,6 +145,7 @@ export async function explainRoute(
     rewrite: { recipient: query.address, sender: input.sender, bcc: [], error: null },
     expansion: [],
     recipients: [],
+    local: [],
     steps: [],
     lookups: [],
   };
@@ -177,6 +184,23 @@ export async function explainRoute(
       }
       report.recipients.push(await phase(report, "resolve", () => resolve(rewriter, address, via)));
     }
+  }
+  for (const r of report.recipients) {
+    const agentConfig = r.transport === null ? undefined : localAgentConfig(config, r.transport);
+    if (!agentConfig || r.transport === null) continue;
+    const transport = r.transport;
+    report.local.push(
+      await phase(
+        report,
+        "local",
+        () =>
+          explainLocal(agentConfig, transport, r.address, report.rewrite.sender, {
+            openTable: deps.openTable,
+            rewrite: rewriter,
+            passwdFile: deps.passwdFile,
+          }),
+      ),
+    );
   }
   return report;
 }

@@ -1,12 +1,14 @@
 /** The route report for people: sections in mail-flow order, an alias tree, a table of lookups. */
 import type { AliasNode } from "../rewrite/mod.ts";
 import type { Phase, RouteReport } from "./explain.ts";
+import type { LocalDelivery, LocalRoute } from "./local.ts";
 
 const PHASE_TITLES: Record<Phase, string> = {
   rcpt: "RCPT TO check (smtpd)",
   rewrite: "Rewriting (cleanup: trivial-rewrite, canonical, masquerade, bcc)",
   expansion: "Virtual alias expansion (cleanup)",
   resolve: "Delivery (trivial-rewrite: class, transport_maps, relocated_maps)",
+  local: "Local delivery (local(8))",
 };
 
 /** Long inline:{...} specs would push the keys off the screen; --json has them whole. */
@@ -73,6 +75,7 @@ export function formatRoute(report: RouteReport): string {
     rows.push([r.address + via, r.class ?? "-", why, route]);
   }
   out.push(...columns(rows).map((l) => `  ${l}`), ...stepsOf(report, "resolve"), "");
+  out.push(PHASE_TITLES.local, ...localSection(report.local), ...stepsOf(report, "local"), "");
   out.push("Tables consulted");
   if (report.lookups.length === 0) {
     out.push("  (none)");
@@ -84,4 +87,51 @@ export function formatRoute(report: RouteReport): string {
     out.push(...columns(lookups).map((l) => `  ${l}`));
   }
   return out.join("\n") + "\n";
+}
+
+/** "a → b (alias_maps a) → c (luser_relay)": how local(8) got from the recipient to a delivery. */
+export function localTrail(d: LocalDelivery): string {
+  return d.trail.map((hop, i) => {
+    const prev = d.trail[i - 1];
+    // Members of an :include: file: the file is the previous hop already.
+    return i === 0 || hop.via === prev?.address ? hop.address : `${hop.address} (${hop.via})`;
+  }).join(" → ");
+}
+
+/** What local(8) would do at the end of the trail, and what facteur does today. */
+export function localOutcome(d: LocalDelivery, sender: string): string {
+  const t = d.target;
+  if (t?.kind === "mailbox" && d.status === "sent") {
+    const whose = t.systemAccount
+      ? `system account ${t.user}, home ${t.home}`
+      : t.spool
+      ? `user ${t.user}, mail_spool_directory`
+      : `facteur user ${t.user}, no system account: home ${t.home} from local_home_base`;
+    const returnPath = t.sender === sender ? "" : `, Return-Path <${t.sender}>`;
+    return `${t.maildir ? "Maildir" : "mailbox file"} ${t.path} (${whose}${returnPath})`;
+  }
+  const verdict = `${d.status.toUpperCase()} ${d.dsn} ${d.reason}`;
+  if (t?.kind === "command") {
+    return `local(8) would pipe the message to the command "${t.command}"; facteur refuses: ${verdict}`;
+  }
+  if (t?.kind === "file") {
+    return `local(8) would append the message to the file ${t.path}; facteur refuses: ${verdict}`;
+  }
+  return verdict;
+}
+
+function localSection(routes: LocalRoute[]): string[] {
+  if (routes.length === 0) return ["  (no recipient goes to a local(8) transport)"];
+  return routes.flatMap((r) => {
+    const head = `  ${r.recipient} (transport ${r.transport})`;
+    if (r.error) return [head, `    ERROR: ${r.error} (local(8) would not start)`];
+    if (r.deliveries.length === 0) return [head, "    nothing to deliver (duplicates removed)"];
+    return [
+      head,
+      ...r.deliveries.flatMap((d) => [
+        `    ${localTrail(d)}`,
+        `      ⇒ ${localOutcome(d, r.sender)}`,
+      ]),
+    ];
+  });
 }

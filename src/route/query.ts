@@ -3,6 +3,7 @@
  * every bad value is a RouteInputError naming the field.
  */
 import type { Config } from "../config/mod.ts";
+import { facteurKinds } from "../users/mod.ts";
 import { openMap } from "../maps/mod.ts";
 import type { LookupTable } from "../maps/types.ts";
 import { canonicalIp } from "../rewrite/address.ts";
@@ -56,11 +57,12 @@ export function parseRouteQuery(
 /** Opens each table once, relative paths from the configuration file's directory. */
 export function tableOpener(config: Config): OpenTable {
   const tables = new Map<string, LookupTable>();
+  const kinds = facteurKinds(config.path("data_directory"));
   return (spec, opts = {}) => {
     const key = `${opts.aliases ? "aliases " : ""}${spec}`;
     let table = tables.get(key);
     if (!table) {
-      table = openMap(spec, { ...opts, baseDir: config.baseDir });
+      table = openMap(spec, { ...opts, baseDir: config.baseDir, kinds });
       tables.set(key, table);
     }
     return table;

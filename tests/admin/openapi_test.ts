@@ -33,11 +33,18 @@ Deno.test("every route the app serves is in the document, and nothing else", asy
     assert.equal(served.length, ROUTES.length);
     // The contract's endpoints, spelled out once here so a lost one is noticed.
     assert.deepEqual(documented, [
+      "DELETE /v1/aliases/{address}",
+      "DELETE /v1/domains/{name}",
       "DELETE /v1/queue/{id}",
+      "DELETE /v1/users/{address}",
       "GET /healthz",
       "GET /metrics",
       "GET /readyz",
+      "GET /v1/aliases",
+      "GET /v1/aliases/{address}",
       "GET /v1/config",
+      "GET /v1/domains",
+      "GET /v1/domains/{name}",
       "GET /v1/openapi.json",
       "GET /v1/queue",
       "GET /v1/queue/shape",
@@ -45,7 +52,13 @@ Deno.test("every route the app serves is in the document, and nothing else", asy
       "GET /v1/queue/{id}/raw",
       "GET /v1/route",
       "GET /v1/stats",
+      "GET /v1/users",
+      "GET /v1/users/{address}",
+      "PATCH /v1/aliases/{address}",
+      "PATCH /v1/users/{address}",
+      "POST /v1/aliases",
       "POST /v1/config/check",
+      "POST /v1/domains",
       "POST /v1/queue/delete",
       "POST /v1/queue/flush",
       "POST /v1/queue/hold",
@@ -55,6 +68,7 @@ Deno.test("every route the app serves is in the document, and nothing else", asy
       "POST /v1/queue/{id}/release",
       "POST /v1/queue/{id}/requeue",
       "POST /v1/reload",
+      "POST /v1/users",
     ]);
   });
 });

@@ -57,3 +57,42 @@ Deno.test("GET /v1/route: a missing or bad parameter is a 400 naming it", async 
     assert.equal((await h.anonymous("/v1/route?address=a@b.test")).status, 401);
   }, VALUES);
 });
+
+Deno.test("GET /v1/route: local(8)'s alias expansion and mailboxes in `local`", async () => {
+  await withHarness(async (h) => {
+    const r = await okJson(await h.call("/v1/route?address=team@mail.example.com")) as RouteReport;
+    assert.equal(r.local.length, 1);
+    assert.equal(r.local[0].recipient, "team@mail.example.com");
+    assert.equal(r.local[0].transport, "local");
+    assert.equal(r.local[0].error, null);
+    assert.deepEqual(
+      r.local[0].deliveries.map((d) => [
+        d.trail.map((hop) => `${hop.address} (${hop.via})`).join(" → "),
+        d.status,
+        d.target?.kind === "mailbox" ? d.target.path : d.reason,
+      ]),
+      [
+        [
+          "team@mail.example.com (recipient) → ann@mail.example.com (alias_maps team)",
+          "sent",
+          "/srv/facteur-homes/ann/Maildir/",
+        ],
+        [
+          "team@mail.example.com (recipient) → |/usr/bin/procmail (alias_maps team)",
+          "bounced",
+          'delivery to commands is not supported yet: "|/usr/bin/procmail"',
+        ],
+      ],
+    );
+    assert.deepEqual(
+      r.lookups.filter((l) => l.phase === "local" && l.param === "alias_maps").map((l) => l.key),
+      ["team", "owner-team", "ann"],
+    );
+  }, {
+    ...VALUES,
+    alias_maps: "inline:{ {team=ann, |/usr/bin/procmail} }",
+    local_recipient_maps: "inline:{ ann=1 }",
+    home_mailbox: "Maildir/",
+    local_home_base: "/srv/facteur-homes",
+  });
+});

@@ -1,5 +1,7 @@
 /** `facteur route` through main(): options, output forms, bad arguments. */
 import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/mod.ts";
 
 const TOML = `
@@ -59,4 +61,31 @@ Deno.test("facteur route: bad arguments exit 64 with the field named", async () 
   const address = await run(["a b@local.test"]);
   assert.equal(address.status, 64);
   assert.match(address.err, /address: "a b@local\.test" is not an address/);
+});
+
+Deno.test("facteur route on config.example.toml: postmaster → alice's Maildir by alias_maps", async () => {
+  const example = fileURLToPath(new URL("../../config.example.toml", import.meta.url));
+  const out: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  let status;
+  try {
+    status = await main(["route", "postmaster@example.test", "-c", example]);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(status, 0);
+  const text = out.join("\n");
+  const maildir = join(dirname(example), "data", "home", "alice", "Maildir") + "/";
+  const section = text.slice(text.indexOf("Local delivery (local(8))\n"));
+  assert.ok(
+    section.startsWith(
+      "Local delivery (local(8))\n" +
+        "  postmaster@example.test (transport local)\n" +
+        "    postmaster@example.test → alice@example.test (alias_maps postmaster)\n" +
+        `      ⇒ Maildir ${maildir} (facteur user alice, no system account: home `,
+    ),
+    text,
+  );
+  assert.match(text, /local\s+alias_maps\s+inline:\{ postmaster=alice,.*\s+postmaster\s+alice$/m);
 });

@@ -50,7 +50,7 @@ Deno.test("a delivery agent must be type unix and does not listen", () => {
   const unknown = configError(`[services.x]\ntype = "unix"\ncommand = "pipe"\n`);
   assert.match(
     unknown.message,
-    /facteur.toml:3: .*"pipe" is not a facteur daemon.*smtpd, admin, smtp, lmtp/,
+    /facteur.toml:3: .*"pipe" is not a facteur daemon.*smtpd, admin, pop3d, smtp, lmtp/,
   );
 });
 

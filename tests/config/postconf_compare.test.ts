@@ -30,6 +30,16 @@ const DIFFERENT: Record<string, string> = {
   admin_auth_failure_window: "facteur parameter (admin API)",
   admin_body_size_limit: "facteur parameter (admin API)",
   master_stop_timeout: "facteur parameter (graceful stop)",
+  pop3d_banner: "facteur parameter (pop3d)",
+  users_mailbox_path: "facteur parameter (users store)",
+  users_password_rehash: "facteur parameter (users store)",
+  pop3d_timeout: "facteur parameter (pop3d)",
+  pop3d_line_length_limit: "facteur parameter (pop3d)",
+  pop3d_auth_failure_limit: "facteur parameter (pop3d)",
+  pop3d_hard_error_limit: "facteur parameter (pop3d)",
+  pop3d_user_session_limit: "facteur parameter (pop3d)",
+  pop3d_client_connection_count_limit: "facteur parameter (pop3d)",
+  pop3d_disable_plaintext_auth: "facteur parameter (pop3d)",
 };
 
 const peer = requirePeer("postconf", "postfix");

@@ -68,6 +68,14 @@ Deno.test("facteur route: human output for the catch-all", async () => {
       r.stdout,
       /expansion\s+virtual_alias_maps\s+hash:virtual\s+@mon_domaine\.net\s+gaston/,
     );
+    // local(8): no alias, no account, no luser_relay (alias_maps and local_recipient_maps are empty).
+    assert.ok(
+      r.stdout.includes(
+        "Local delivery (local(8))\n  gaston@mon_domaine.net (transport local)\n" +
+          '    gaston@mon_domaine.net\n      ⇒ BOUNCED 5.1.1 unknown user: "gaston"\n',
+      ),
+      r.stdout,
+    );
   });
 });
 

@@ -71,11 +71,45 @@ interface Branch {
   includeOwner?: number;
   /** luser_relay already used: an unknown relay target bounces instead of looping. */
   luserRelayed?: boolean;
+  /** How this branch was reached from the recipient, for the route explainer. */
+  trail: readonly Hop[];
 }
 
-interface Leaf {
+/** One step of an expansion: an address (or :include: file) and what led to it. */
+export interface Hop {
+  address: string;
+  /** "recipient", "alias_maps NAME", ":include:PATH", "luser_relay". */
+  via: string;
+}
+
+/** A final delivery of one recipient's expansion. */
+export interface Leaf {
   address: string;
   outcome: Outcome;
+  /** The hops from the recipient to this leaf (the leaf's own address last). */
+  trail?: readonly Hop[];
+  /** What local(8) does here: the user's mailbox, a command, a file, or nothing. */
+  target?: LeafTarget;
+}
+
+export type LeafTarget =
+  | {
+    kind: "mailbox";
+    user: string;
+    home: string;
+    path: string;
+    maildir: boolean;
+    spool: boolean;
+    systemAccount: boolean;
+    /** Return-Path: the envelope sender, or owner-ALIAS (aliases(5)). */
+    sender: string;
+  }
+  | { kind: "command"; command: string }
+  | { kind: "file"; path: string };
+
+export interface DeliveryOptions {
+  /** Expand and look up as for delivery, but write nothing: mailbox leaves say where mail would go. */
+  dryRun?: boolean;
 }
 
 export class RequestDelivery {
@@ -85,13 +119,22 @@ export class RequestDelivery {
   /** Duplicate elimination across the whole request, like local(8)'s dup_filter. */
   readonly #seen = new Set<string>();
 
-  constructor(env: LocalEnvironment, req: DeliveryRequest) {
+  readonly #dryRun: boolean;
+
+  constructor(env: LocalEnvironment, req: DeliveryRequest, options: DeliveryOptions = {}) {
     this.#env = env;
     this.#req = req;
+    this.#dryRun = options.dryRun ?? false;
     this.#loopAddresses = deliveredToAddresses(req.content);
   }
 
   async recipient(r: DeliveryRecipient): Promise<RecipientResult> {
+    const { top, leaves } = await this.expand(r);
+    return { index: r.index, relay: "local", ...combine(top, leaves) };
+  }
+
+  /** The recipient's final deliveries (made, or only planned in a dry run). */
+  async expand(r: DeliveryRecipient): Promise<{ top: string; leaves: Leaf[] }> {
     const top = this.#fold(r.address);
     const leaves: Leaf[] = [];
     const branch: Branch = {
@@ -101,9 +144,10 @@ export class RequestDelivery {
       original: r.original ?? r.address,
       level: 0,
       chain: [],
+      trail: [],
     };
-    await this.#address(branch, r.address, leaves);
-    return { index: r.index, relay: "local", ...combine(top, leaves) };
+    await this.#address(branch, r.address, leaves, "recipient");
+    return { top, leaves };
   }
 
   /** local(8) folds the localpart to lower case; the domain is canonical already. */
@@ -112,9 +156,11 @@ export class RequestDelivery {
     return `${local.toLowerCase()}@${domain}`;
   }
 
-  async #address(branch: Branch, address: string, leaves: Leaf[]): Promise<void> {
+  async #address(branch: Branch, address: string, leaves: Leaf[], via: string): Promise<void> {
     const folded = this.#fold(address);
-    const leaf = (outcome: Outcome) => leaves.push({ address: folded, outcome });
+    branch = { ...branch, trail: [...branch.trail, { address: folded, via }] };
+    const leaf = (outcome: Outcome) =>
+      leaves.push({ address: folded, outcome, trail: branch.trail });
     // local(8) / delivered_hdr(3): this address already received the message.
     if (this.#loopAddresses.has(folded)) {
       return void leaf(bounced("5.4.6", `mail forwarding loop for ${folded}`));
@@ -160,6 +206,7 @@ export class RequestDelivery {
       leaves.push({
         address: folded,
         outcome: bounced("5.4.6", `alias database loop for ${name}`),
+        trail: branch.trail,
       });
       return;
     }
@@ -176,6 +223,7 @@ export class RequestDelivery {
         leaves.push({
           address: folded,
           outcome: deferred("4.3.0", `alias database unavailable: ${(e as Error).message}`),
+          trail: branch.trail,
         });
         return;
       }
@@ -188,17 +236,17 @@ export class RequestDelivery {
       selfAlias: name,
       includeOwner: undefined,
     };
-    await this.#targets(next, parseAliasTargets(value), leaves);
+    await this.#targets(next, parseAliasTargets(value), leaves, `alias_maps ${name}`);
   }
 
-  async #targets(branch: Branch, targets: AliasTarget[], leaves: Leaf[]): Promise<void> {
+  async #targets(branch: Branch, targets: AliasTarget[], leaves: Leaf[], via: string) {
     for (const target of targets) {
       switch (target.kind) {
         case "address":
-          await this.#address(branch, target.value, leaves);
+          await this.#address(branch, target.value, leaves, via);
           break;
         case "include":
-          await this.#include(branch, target.value, leaves);
+          await this.#include(branch, target.value, leaves, via);
           break;
         case "command":
           leaves.push({
@@ -207,21 +255,27 @@ export class RequestDelivery {
               "5.7.1",
               `delivery to commands is not supported yet: "|${target.value}"`,
             ),
+            trail: [...branch.trail, { address: `|${target.value}`, via }],
+            target: { kind: "command", command: target.value },
           });
           break;
         case "file":
           leaves.push({
             address: target.value,
             outcome: bounced("5.7.1", `delivery to files is not supported yet: "${target.value}"`),
+            trail: [...branch.trail, { address: target.value, via }],
+            target: { kind: "file", path: target.value },
           });
           break;
       }
     }
   }
 
-  async #include(branch: Branch, path: string, leaves: Leaf[]): Promise<void> {
+  async #include(branch: Branch, path: string, leaves: Leaf[], via: string): Promise<void> {
     const key = `include:${path}`;
-    const leaf = (outcome: Outcome) => leaves.push({ address: `:include:${path}`, outcome });
+    branch = { ...branch, trail: [...branch.trail, { address: `:include:${path}`, via }] };
+    const leaf = (outcome: Outcome) =>
+      leaves.push({ address: `:include:${path}`, outcome, trail: branch.trail });
     if (branch.chain.includes(key) || branch.level >= MAX_LEVEL) {
       return void leaf(bounced("5.4.6", `include file loop for ${path}`));
     }
@@ -236,7 +290,7 @@ export class RequestDelivery {
       selfAlias: undefined,
       includeOwner: file.owner,
     };
-    await this.#targets(next, file.targets, leaves);
+    await this.#targets(next, file.targets, leaves, `:include:${path}`);
   }
 
   async #mailbox(
@@ -246,7 +300,8 @@ export class RequestDelivery {
     leaves: Leaf[],
   ): Promise<void> {
     const { user } = parts;
-    const leaf = (outcome: Outcome) => leaves.push({ address: folded, outcome });
+    const leaf = (outcome: Outcome, target?: LeafTarget) =>
+      leaves.push({ address: folded, outcome, trail: branch.trail, target });
     // local/mailbox.c: don't come here more than once, whether or not the user exists.
     const key = `mailbox:${user}`;
     if (this.#seen.has(key)) return;
@@ -271,6 +326,19 @@ export class RequestDelivery {
           deferred("4.2.0", `cannot update mailbox ${path} for user ${user}. ${problem}`),
         );
       }
+    }
+    if (this.#dryRun) {
+      const maildir = path.endsWith("/");
+      return void leaf(sent(`would be delivered to ${maildir ? "maildir" : "mailbox"} ${path}`), {
+        kind: "mailbox",
+        user,
+        home: found.user.home,
+        path,
+        maildir,
+        spool,
+        systemAccount: found.user.account !== undefined,
+        sender: branch.sender,
+      });
     }
     // A mailbox reached by expansion is tagged with its user: members may share a Maildir.
     const member = folded === branch.delivered ? undefined : found.user.name;
@@ -332,7 +400,9 @@ export class RequestDelivery {
     leaves: Leaf[],
   ): Promise<void> {
     const unknown = bounced("5.1.1", `unknown user: "${parts.user}"`);
-    if (branch.luserRelayed) return void leaves.push({ address: folded, outcome: unknown });
+    const leaf = (outcome: Outcome) =>
+      leaves.push({ address: folded, outcome, trail: branch.trail });
+    if (branch.luserRelayed) return void leaf(unknown);
     let target: string;
     try {
       target = this.#env.luserRelay({
@@ -344,20 +414,16 @@ export class RequestDelivery {
         recipient_delimiter: parts.extension ? parts.extension[0] : "",
       });
     } catch (e) {
-      leaves.push({
-        address: folded,
-        outcome: deferred("4.3.5", `luser_relay: ${(e as Error).message}`),
-      });
-      return;
+      return void leaf(deferred("4.3.5", `luser_relay: ${(e as Error).message}`));
     }
-    if (target === "") return void leaves.push({ address: folded, outcome: unknown });
+    if (target === "") return void leaf(unknown);
     const next: Branch = {
       ...branch,
       level: branch.level + 1,
       luserRelayed: true,
       selfAlias: undefined,
     };
-    await this.#address(next, target, leaves);
+    await this.#address(next, target, leaves, "luser_relay");
   }
 }
 

@@ -12,10 +12,16 @@ import type { Rewriter } from "../../rewrite/mod.ts";
 import { TableList } from "../../rewrite/table_list.ts";
 import type { OpenTable } from "../../rewrite/types.ts";
 import type { DeliveryRequest, RecipientResult, Transport } from "../types.ts";
-import { type LocalEnvironment, type LocalSettings, RequestDelivery } from "./delivery.ts";
+import {
+  type Leaf,
+  type LocalEnvironment,
+  type LocalSettings,
+  RequestDelivery,
+} from "./delivery.ts";
 import { systemAccount } from "./users.ts";
 
 export { mailboxPath } from "./delivery.ts";
+export type { Hop, Leaf, LeafTarget } from "./delivery.ts";
 
 export interface LocalTransportDeps {
   openTable: OpenTable;
@@ -81,17 +87,7 @@ export class LocalTransport implements Transport {
   }
 
   async deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
-    const passwd = this.#deps.passwdFile ?? "/etc/passwd";
-    const env: LocalEnvironment = {
-      settings: this.#settings,
-      aliases: this.#aliases,
-      rewriter: this.#deps.rewrite,
-      systemAccount: (name) => systemAccount(passwd, name),
-      luserRelay: (vars) => this.#luserRelay(vars),
-      runningAsRoot: this.#deps.runningAsRoot ?? Deno.uid() === 0,
-      date: (this.#deps.now ?? (() => new Date()))(),
-    };
-    const delivery = new RequestDelivery(env, req);
+    const delivery = new RequestDelivery(this.#environment(), req);
     const results: RecipientResult[] = [];
     for (const r of req.recipients) {
       try {
@@ -108,6 +104,41 @@ export class LocalTransport implements Transport {
       }
     }
     return results;
+  }
+
+  /**
+   * What delivery would do with `recipient` (sent by `sender`), without
+   * writing anything: the same alias_maps lookups (traced), :include: reads,
+   * loop checks, owner- senders and luser_relay, ending in mailbox paths or
+   * the refusals a delivery would give. For `facteur route`.
+   */
+  async explain(
+    recipient: string,
+    sender: string,
+  ): Promise<{ recipient: string; leaves: Leaf[] }> {
+    const req: DeliveryRequest = {
+      queueId: "",
+      envelope: { sender, recipients: [{ address: recipient }], arrivalTime: 0 },
+      recipients: [{ index: 0, address: recipient }],
+      content: new Uint8Array(),
+      nexthop: "",
+    };
+    const delivery = new RequestDelivery(this.#environment(), req, { dryRun: true });
+    const { top, leaves } = await delivery.expand(req.recipients[0]);
+    return { recipient: top, leaves };
+  }
+
+  #environment(): LocalEnvironment {
+    const passwd = this.#deps.passwdFile ?? "/etc/passwd";
+    return {
+      settings: this.#settings,
+      aliases: this.#aliases,
+      rewriter: this.#deps.rewrite,
+      systemAccount: (name) => systemAccount(passwd, name),
+      luserRelay: (vars) => this.#luserRelay(vars),
+      runningAsRoot: this.#deps.runningAsRoot ?? Deno.uid() === 0,
+      date: (this.#deps.now ?? (() => new Date()))(),
+    };
   }
 
   /**
