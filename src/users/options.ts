@@ -12,6 +12,7 @@ export function usersStoreOptions(config: Config): StoreOptions {
   return {
     mailboxTemplate: config.get("users_mailbox_path"),
     rehash: config.bool("users_password_rehash"),
+    mailboxBase: config.path("virtual_mailbox_base"),
   };
 }
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type HashParams, hashPassword, verifyPassword } from "../auth/password.ts";
 import { splitScheme } from "../auth/schemes.ts";
 import { importPasswdFile } from "./dovecot_import.ts";
+import { prepareMailbox } from "./mailbox.ts";
 import { UsersError } from "./errors.ts";
 import { migrate } from "./schema.ts";
 import {
@@ -52,6 +53,11 @@ export interface StoreOptions {
   warn?: (message: string) => void;
   /** How long a write waits for another process's transaction, ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * virtual_mailbox_base: when set, a user's Maildir is created with the account
+   * and its quota is written to the Maildir++ maildirsize file (mailbox.ts).
+   */
+  mailboxBase?: string;
 }
 
 interface UserRow {
@@ -141,6 +147,7 @@ export class UsersStore {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #template: string;
+  readonly #mailboxBase?: string;
   readonly #rehash: boolean;
   readonly #hashParams?: HashParams;
   readonly #now: () => number;
@@ -152,6 +159,7 @@ export class UsersStore {
     this.#db = db;
     this.path = path;
     this.#template = opts.mailboxTemplate ?? DEFAULT_MAILBOX_TEMPLATE;
+    this.#mailboxBase = opts.mailboxBase || undefined;
     this.#rehash = opts.rehash ?? true;
     this.#hashParams = opts.hashParams;
     this.#now = opts.now ?? Date.now;
@@ -207,7 +215,13 @@ export class UsersStore {
       this.#checkAddable(a);
       this.#insertUser(a, hash, quota, user.enabled ?? true, maildir, now);
     });
-    return toAccount(this.#userRow(a.address)!);
+    return await this.#prepared(toAccount(this.#userRow(a.address)!));
+  }
+
+  /** The account's mailbox made ready on disk (when mailboxBase is set). */
+  async #prepared(account: Account): Promise<Account> {
+    if (this.#mailboxBase) await prepareMailbox(this.#mailboxBase, account);
+    return account;
   }
 
   /** Would add() accept this user (syntax, domain, not there yet)? Throws its error if not. */
@@ -305,7 +319,8 @@ export class UsersStore {
         a.address,
       );
     });
-    return toAccount(this.#userRow(a.address)!);
+    const account = toAccount(this.#userRow(a.address)!);
+    return quota !== undefined || maildir !== undefined ? await this.#prepared(account) : account;
   }
 
   passwd(address: string, password: string): Promise<Account> {
@@ -558,6 +573,7 @@ export class UsersStore {
     domainDefault?: string,
     opts: { createDomains?: boolean } = {},
   ): Promise<ImportResult> {
+    const added: string[] = [];
     return settle(() => {
       const domain = domainDefault === undefined ? undefined : parseDomain(domainDefault);
       return (this.#write(() =>
@@ -567,10 +583,16 @@ export class UsersStore {
           insertDomain: (d) =>
             this.#sql("INSERT INTO domains (name, created, note) VALUES (?, ?, ?)")
               .run(d, this.#now(), "imported"),
-          insertUser: (a, hash, quota) =>
-            this.#insertUser(a, hash, quota, true, mailboxPath(this.#template, a), this.#now()),
+          insertUser: (a, hash, quota) => {
+            this.#insertUser(a, hash, quota, true, mailboxPath(this.#template, a), this.#now());
+            added.push(a.address);
+          },
         }, { domainDefault: domain, createDomains: opts.createDomains ?? false })
       ));
+    }).then(async (result) => {
+      // After the commit: the imported users' mailboxes and quotas (userdb_quota_rule).
+      for (const address of added) await this.#prepared(toAccount(this.#userRow(address)!));
+      return result;
     });
   }
 

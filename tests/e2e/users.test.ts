@@ -64,3 +64,41 @@ virtual_mailbox_base = "./vmail"
     }
   },
 });
+
+Deno.test("a user's quota is the Maildir++ maildirsize limit: over it, delivery bounces 5.2.2", async () => {
+  const server = await startServer({
+    toml: `
+virtual_mailbox_domains = "facteur:domains"
+virtual_mailbox_maps = "facteur:users"
+virtual_mailbox_base = "./vmail"
+`,
+  });
+  try {
+    const c = ["-c", server.configFile];
+    assert.equal((await facteur(["domain", "add", "virt.test", ...c])).code, 0);
+    const added = await facteur(
+      ["user", "add", "dan@virt.test", "--quota", "1K", "--password-stdin", ...c],
+      "pw\n",
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const maildir = join(server.dir, "vmail", "virt.test", "dan");
+    // The mailbox exists with the account; maildirquota(7): "<bytes>S" then the usage.
+    assert.equal(await Deno.readTextFile(join(maildir, "maildirsize")), "1024S\n0 0\n");
+
+    const small = await send(server.port, ["dan@virt.test"], "small");
+    assert.match(small.data ?? "", /^250 /);
+    await server.waitForLog(/to=<dan@virt\.test>.*status=sent/);
+    const big = await send(server.port, ["dan@virt.test"], "big " + "x".repeat(2000));
+    assert.match(big.data ?? "", /^250 /);
+    await server.waitForLog(
+      /to=<dan@virt\.test>.*dsn=5\.2\.2, status=bounced \(.*Quota exceeded/,
+    );
+    assert.equal((await maildirMessages(maildir)).length, 1, "only the small one");
+
+    // Quota 0: no limit any more.
+    assert.equal((await facteur(["user", "quota", "dan@virt.test", "0", ...c])).code, 0);
+    await assert.rejects(Deno.stat(join(maildir, "maildirsize")), Deno.errors.NotFound);
+  } finally {
+    await server.stop();
+  }
+});
