@@ -228,9 +228,9 @@ Deno.test("hostile input from one client never stops the server serving another"
 Deno.test("config.example.toml as shipped: mail to postmaster@example.test lands in ./data", async () => {
   const example = await Deno.readTextFile(join(ROOT, "config.example.toml"));
   assert.match(example, /listen = "127\.0\.0\.1:2525"/);
-  // Same file, ephemeral port so the test never collides with a running server.
+  // Same file, ephemeral ports so the test never collides with a running server.
   const server = await startServer({
-    configText: example.replace('listen = "127.0.0.1:2525"', 'listen = "127.0.0.1:0"'),
+    configText: example.replaceAll(/listen = "127\.0\.0\.1:\d+"/g, 'listen = "127.0.0.1:0"'),
   });
   try {
     const { client } = await RawClient.open(server.port);
