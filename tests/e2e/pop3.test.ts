@@ -13,6 +13,7 @@ import { facteur, send } from "./users_helpers.ts";
 const python = requirePeer("python3", "python3");
 const curl = requirePeer("curl", "curl");
 const fetchmail = requirePeer("fetchmail", "fetchmail");
+const getmail = requirePeer("getmail", "getmail6");
 
 const TOML = `
 virtual_mailbox_domains = "facteur:domains"
@@ -49,10 +50,11 @@ async function carolFiles(dir: string): Promise<string[]> {
 }
 
 Deno.test({
-  name: "POP3: poplib, curl and fetchmail retrieve what SMTP delivered, byte for byte",
-  ignore: python.ignore || curl.ignore || fetchmail.ignore,
+  name: "POP3: poplib, curl, fetchmail and getmail6 retrieve what SMTP delivered, byte for byte",
+  ignore: python.ignore || curl.ignore || fetchmail.ignore || getmail.ignore,
   fn: async () => {
     const server = await startServer({ toml: TOML });
+    const cleanups: (() => Promise<void>)[] = [];
     try {
       const [, pop3Port] = await server.waitForLog(
         /pop3 \(pop3d\) listening on 127\.0\.0\.1:(\d+)/,
@@ -136,8 +138,43 @@ print(json.dumps({"count": count, "size": size, "uidl": uidl, "msgs": msgs, "inu
       const fetched = await Deno.readTextFile(out);
       assert.match(fetched, /^Subject: two$/m);
       assert.equal((await carolFiles(server.dir)).length, 1, "keep: still on the server");
+
+      // getmail6 into a Maildir, twice: the second run skips what it has (UIDL), nothing deleted.
+      // Its own directory: as root getmail delivers as nobody, who cannot enter the server's.
+      const gm = await Deno.makeTempDir({ prefix: "facteur-getmail-" });
+      cleanups.push(() => Deno.remove(gm, { recursive: true }));
+      for (const sub of ["cur", "new", "tmp"]) {
+        await Deno.mkdir(join(gm, "Maildir", sub), { recursive: true });
+        await Deno.chmod(join(gm, "Maildir", sub), 0o777);
+      }
+      // As root getmail delivers as `user`, who must reach the Maildir.
+      await Deno.chmod(gm, 0o755);
+      await Deno.chmod(join(gm, "Maildir"), 0o777);
+      await Deno.writeTextFile(
+        join(gm, "getmailrc"),
+        `[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = ${pop3Port}\n` +
+          `username = carol@virt.test\npassword = s3cret\n\n` +
+          `[destination]\ntype = Maildir\npath = ${gm}/Maildir/\n` +
+          (Deno.uid() === 0 ? "user = nobody\n" : "") +
+          `\n[options]\nread_all = false\ndelete = false\ndelivered_to = false\n` +
+          `received = false\nmessage_log_syslog = false\nverbose = 1\n`,
+      );
+      const gmArgs = ["--getmaildir", gm, "--rcfile", join(gm, "getmailrc")];
+      const first = await run("getmail", gmArgs);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      const gotten = [...Deno.readDirSync(join(gm, "Maildir", "new"))];
+      assert.equal(gotten.length, 1);
+      const text = await Deno.readTextFile(join(gm, "Maildir", "new", gotten[0].name));
+      // getmail puts a Return-Path in front (POP3 carries no envelope sender).
+      assert.equal(
+        text.replace(/^Return-Path: <unknown>\n/, "").replace(/\n/g, "\r\n"),
+        (await carolFiles(server.dir))[0],
+      );
+      const second = await run("getmail", gmArgs);
+      assert.match(second.stdout, /0 messages \(0 bytes\) retrieved, 1 skipped/);
     } finally {
       await server.stop();
+      for (const cleanup of cleanups) await cleanup();
     }
   },
 });
