@@ -8,7 +8,11 @@
  * Rounds alternate the order of the servers; medians are reported with the
  * ratio facteur/Postfix. Two more phases (--phases): relay throughput through
  * each server to Postfix's smtp-sink (scripts/bench/relay.ts), and facteur's
- * queue with 100,000 deferred messages (scripts/bench/queue_scale.ts).
+ * queue with 100,000 deferred messages (scripts/bench/queue_scale.ts), and
+ * for issue 6: POP3 retrieval of a 10,000-message Maildir, facteur's pop3d
+ * against Dovecot's pop3 (scripts/bench/pop3.ts), and the delivery rate
+ * through facteur's store for a facteur:users user against Postfix's
+ * virtual(8) (scripts/bench/store.ts).
  * BENCHMARKS.md explains how to read the results.
  */
 import { join } from "node:path";
@@ -19,6 +23,7 @@ import { describeProfiles } from "./bench/cpu_profile.ts";
 import { collectEnvironment, type Environment } from "./bench/environment.ts";
 import { type Options, parseOptions, USAGE } from "./bench/options.ts";
 import { forEachServer, latencyRun, smtpSourceOptions, throughputRun } from "./bench/phases.ts";
+import { pop3Phase } from "./bench/pop3.ts";
 import { measureQueueScale } from "./bench/queue_scale.ts";
 import {
   RELAY_RECIPIENT,
@@ -41,6 +46,7 @@ import { SMTP_SINK, startSink } from "./bench/sink.ts";
 import { type BenchServer, startFacteurServer, startPostfixServer } from "./bench/servers.ts";
 import { SMTP_SOURCE, smtpSourceArgs } from "./bench/smtp_source.ts";
 import { summarizeLatency } from "./bench/stats.ts";
+import { storePhase } from "./bench/store.ts";
 
 const progress = (line: string) => console.error(line);
 const perSecond = (v: number) => `${Math.round(v).toLocaleString("en-US")} msgs/s`;
@@ -260,6 +266,24 @@ async function benchmark(opts: Options, cleanup: Cleanup, env: Environment): Pro
   cleanup.throwIfInterrupted();
   const queue = opts.phases.has("queue") ? await queuePhase(opts, dir) : undefined;
   cleanup.throwIfInterrupted();
+  const pop3 = opts.phases.has("pop3")
+    ? await pop3Phase(
+      {
+        messages: opts.pop3Messages,
+        rounds: opts.rounds,
+        timeoutMs: opts.timeoutMs,
+        denoFlags: opts.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProf}`] : [],
+      },
+      cleanup,
+      dir,
+      progress,
+    )
+    : undefined;
+  cleanup.throwIfInterrupted();
+  const store = opts.phases.has("store")
+    ? await storePhase(opts, cleanup, dir, progress)
+    : undefined;
+  cleanup.throwIfInterrupted();
   return {
     command: ["deno task bench", ...Deno.args].join(" "),
     phases,
@@ -273,11 +297,14 @@ async function benchmark(opts: Options, cleanup: Cleanup, env: Environment): Pro
       smtpSource: commandLine(smtpSourceArgs(smtpSourceOptions(opts, 0, opts.messages))),
     },
     environment: env,
-    postfixVersion: receive?.postfixVersion ?? relay?.postfixVersion ?? "not run",
+    postfixVersion: receive?.postfixVersion ?? relay?.postfixVersion ?? store?.postfixVersion ??
+      "not run",
     facteur: receive?.facteur ?? emptyResult(),
     postfix: receive?.postfix ?? emptyResult(),
     relay: relay?.relay,
     queue,
+    pop3,
+    store,
   };
 }
 
@@ -293,7 +320,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const needsPostfix = opts.phases.has("receive") || opts.phases.has("relay");
+  const needsPostfix = opts.phases.has("receive") || opts.phases.has("relay") ||
+    opts.phases.has("store");
   const tools = [SMTP_SOURCE, ...(opts.phases.has("relay") ? [SMTP_SINK] : [])];
   let unavailable = needsPostfix ? postfixUnavailable() : null;
   for (const tool of needsPostfix ? tools : []) {
@@ -334,7 +362,8 @@ async function main(): Promise<number> {
   if (opts.write) progress(`appended to ${await appendBenchmarks(benchmarksEntry(result))}`);
   if (opts.cpuProf) progress(`\n${await describeProfiles(opts.cpuProf)}`);
   const failed = result.facteur.error || result.postfix.error || result.relay?.facteurError ||
-    result.relay?.postfixError || result.queue?.error;
+    result.relay?.postfixError || result.queue?.error || result.pop3?.facteur.error ||
+    result.pop3?.dovecot.error || result.store?.facteurError || result.store?.postfixError;
   return failed ? 1 : 0;
 }
 

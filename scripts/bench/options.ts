@@ -4,16 +4,18 @@ import { resolve } from "node:path";
 
 export const USAGE = `Usage: deno task bench [options]
 
-  --phases LIST          comma-separated, of receive, relay, queue (default: all)
+  --phases LIST          comma-separated, of receive, relay, queue, pop3, store (default: all)
   --messages N           messages per smtp-source run (default 5000)
   --relay-messages N     messages per relay run, smtp-source → server → smtp-sink (default 3000)
   --queue-messages N     deferred messages in the big-queue measurement (default 100000)
-  --rounds R             receive and relay rounds, servers alternating (default 3)
+  --pop3-messages N      messages in the POP3 mailbox, facteur vs Dovecot (default 10000)
+  --store-messages N     messages per store run, SMTP → facteur:users Maildir (default 2000)
+  --rounds R             rounds of each phase but queue, servers alternating (default 3)
   --sessions S           parallel SMTP sessions (default 10)
   --size BYTES           message body size (default 4096)
   --latency-messages M   messages per session in the latency phase (default 200)
   --warmup N             messages sent to each server before measuring (default 500)
-  --timeout SECONDS      limit for one run, sending or delivering (default 300)
+  --timeout SECONDS      limit for one run: sending, delivering, a POP3 session (default 300)
   --reuse-connections    smtp-source -d: one connection per session, not per message
   --cpu-prof DIR         run facteur with --cpu-prof into DIR and print its hot spots
   --keep                 keep facteur's temporary directory (config, log, data) for inspection
@@ -21,13 +23,15 @@ export const USAGE = `Usage: deno task bench [options]
   --write                append the results to BENCHMARKS.md
   -h, --help             this text`;
 
-export type Phase = "receive" | "relay" | "queue";
-export const PHASES: readonly Phase[] = ["receive", "relay", "queue"];
+export type Phase = "receive" | "relay" | "queue" | "pop3" | "store";
+export const PHASES: readonly Phase[] = ["receive", "relay", "queue", "pop3", "store"];
 
 export interface Options {
   phases: Set<Phase>;
   relayMessages: number;
   queueMessages: number;
+  pop3Messages: number;
+  storeMessages: number;
   messages: number;
   rounds: number;
   sessions: number;
@@ -53,6 +57,8 @@ export function parseOptions(args: string[]): Options | null {
       messages: { type: "string", default: "5000" },
       "relay-messages": { type: "string", default: "3000" },
       "queue-messages": { type: "string", default: "100000" },
+      "pop3-messages": { type: "string", default: "10000" },
+      "store-messages": { type: "string", default: "2000" },
       rounds: { type: "string", default: "3" },
       sessions: { type: "string", default: "10" },
       size: { type: "string", default: "4096" },
@@ -81,6 +87,8 @@ export function parseOptions(args: string[]): Options | null {
     phases: parsePhases(values.phases),
     relayMessages: int("relay-messages", 1),
     queueMessages: int("queue-messages", 1),
+    pop3Messages: int("pop3-messages", 1),
+    storeMessages: int("store-messages", 1),
     messages: int("messages", 1),
     rounds: int("rounds", 1),
     sessions: int("sessions", 1),

@@ -1,6 +1,16 @@
 /** Benchmark results as a markdown table, as JSON, and as a BENCHMARKS.md entry. */
 import type { Environment } from "./environment.ts";
 import type { Phase } from "./options.ts";
+import type { Pop3Result } from "./pop3.ts";
+import {
+  pop3Descriptions,
+  pop3Errors,
+  pop3RoundsLine,
+  pop3Table,
+  storeRoundsLine,
+  storeTable,
+} from "./pop3_report.ts";
+import type { StoreResult } from "./store.ts";
 import type { QueueScalePoint } from "./queue_scale.ts";
 import { type LatencySummary, median, ratio } from "./stats.ts";
 
@@ -56,6 +66,8 @@ export interface BenchResult {
   postfix: ServerResult;
   relay?: RelayResult;
   queue?: QueueResult;
+  pop3?: Pop3Result;
+  store?: StoreResult;
 }
 
 export interface Summary {
@@ -136,6 +148,7 @@ export function errorsLine(result: BenchResult): string {
     relay?.facteurError && `relay: facteur failed: ${relay.facteurError}`,
     relay?.postfixError && `relay: Postfix failed: ${relay.postfixError}`,
     result.queue?.error && `queue: failed: ${result.queue.error}`,
+    ...pop3Errors(result.pop3, result.store),
   ].filter((line): line is string => !!line);
   return [...receive, ...others].join("\n");
 }
@@ -191,6 +204,8 @@ export function resultText(result: BenchResult): string {
   }
   if (result.relay) parts.push(relayTable(result.relay), relayRoundsLine(result.relay));
   if (result.queue?.points.length) parts.push(queueTable(result.queue));
+  if (result.pop3) parts.push(pop3Table(result.pop3), pop3RoundsLine(result.pop3));
+  if (result.store) parts.push(storeTable(result.store), storeRoundsLine(result.store));
   const errors = errorsLine(result);
   if (errors) parts.push(errors);
   return parts.join("\n\n");
@@ -243,6 +258,7 @@ function phaseDescriptions(result: BenchResult): string[] {
         "VmRSS 3 s after it listens on that directory (relayhost a dead port, backoffs 1d).",
     );
   }
+  out.push(...pop3Descriptions(result.pop3, result.store, s));
   return out;
 }
 
