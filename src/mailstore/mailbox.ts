@@ -289,15 +289,22 @@ export class Mailbox {
       rows = rows.filter((r) => wanted.has(r.uid));
     }
     const out: MessageInfo[] = [];
+    const counted: [number, number][] = [];
     for (const r of rows) {
       if (r.vsize === null) {
         // No ,W= in the name: count the line ends once and keep it.
         const data = await this.#readFile(r).catch(() => undefined);
         if (data === undefined) continue;
         r.vsize = virtualSize(data);
-        this.#index.setVsize(this.#id, r.uid, r.vsize);
+        counted.push([r.uid, r.vsize]);
       }
       out.push(this.#info(r));
+    }
+    // One commit for all of them, not one per message (a 10,000-message Maildir from elsewhere).
+    if (counted.length > 0) {
+      this.#index.transaction(() => {
+        for (const [uid, vsize] of counted) this.#index.setVsize(this.#id, uid, vsize);
+      });
     }
     return out;
   }

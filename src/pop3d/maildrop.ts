@@ -40,7 +40,13 @@ export async function openMaildrop(
     const opened = store;
     return {
       messages: list.map((m) => ({ uidl: m.base, size: m.rfc822Size })),
-      read: (index) => inbox.read(list[index].uid),
+      // The path seen at login, straight from the snapshot; the store finds a file
+      // renamed since (another client changed its flags).
+      read: (index) =>
+        Deno.readFile(list[index].path).catch((e) => {
+          if (e instanceof Deno.errors.NotFound) return inbox.read(list[index].uid);
+          throw e;
+        }),
       // The UPDATE state (RFC 1939 6): mark, then expunge exactly those.
       commit: async (deleted) => {
         if (deleted.length === 0) return;

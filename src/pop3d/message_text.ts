@@ -41,10 +41,14 @@ export function crlfSize(stored: Uint8Array): number {
   return size;
 }
 
-/** Lines out, stuffed and CRLF-terminated; after the header, at most `bodyLines` lines. */
+/**
+ * Lines out, stuffed and CRLF-terminated; after the header, at most
+ * `bodyLines` lines. One pass into one buffer: at worst every byte doubles
+ * (a "." line becomes "..CRLF"), plus the terminator.
+ */
 function encode(stored: Uint8Array, bodyLines: number): WireText {
-  const pieces: Uint8Array[] = [];
-  let length = 0;
+  const out = new Uint8Array(stored.length * 2 + TERMINATOR.length + 2);
+  let at = 0;
   let inBody = false;
   let bodyLeft = bodyLines;
   let start = 0;
@@ -54,22 +58,14 @@ function encode(stored: Uint8Array, bodyLines: number): WireText {
     const next = end < 0 ? stored.length : end + 1;
     if (end < 0) end = stored.length;
     const lineEnd = end > start && stored[end - 1] === CR ? end - 1 : end;
-    const line = stored.subarray(start, lineEnd);
-    if (line.length > 0 && line[0] === DOT) {
-      pieces.push(TERMINATOR.subarray(0, 1));
-      length += 1;
-    }
-    pieces.push(line, TERMINATOR.subarray(1));
-    length += line.length + 2;
-    if (!inBody && line.length === 0) inBody = true; // the blank line ends the header
+    if (lineEnd > start && stored[start] === DOT) out[at++] = DOT;
+    out.set(stored.subarray(start, lineEnd), at);
+    at += lineEnd - start;
+    out[at++] = CR;
+    out[at++] = LF;
+    if (!inBody && lineEnd === start) inBody = true; // the blank line ends the header
     start = next;
   }
-  const bytes = new Uint8Array(length + TERMINATOR.length);
-  let at = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.length;
-  }
-  bytes.set(TERMINATOR, at);
-  return { bytes, messageOctets: length };
+  out.set(TERMINATOR, at);
+  return { bytes: out.subarray(0, at + TERMINATOR.length), messageOctets: at };
 }
