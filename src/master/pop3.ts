@@ -8,7 +8,7 @@ import type { Config } from "../config/mod.ts";
 import { MailError } from "../errors.ts";
 import type { LoginThrottle } from "../auth/throttle.ts";
 import { isLoopback, type Pop3dDeps, pop3dSettings } from "../pop3d/mod.ts";
-import { MaildropLocks, openMaildrop } from "../pop3d/maildrop.ts";
+import { type MaildropLocks, openMaildrop } from "../pop3d/maildrop.ts";
 import type { Pop3Backend } from "../pop3d/types.ts";
 import { sharedUsersStore, usersStoreOptions } from "../users/mod.ts";
 
