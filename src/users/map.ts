@@ -59,17 +59,37 @@ export function openFacteurMap(
   if (!opts.store && !opts.dataDirectory) {
     throw tableError({ spec }, "no data_directory to find users.sqlite in");
   }
-  const store = () => opts.store ?? sharedUsersStore(opts.dataDirectory!);
+  // Before the first start there is no data directory, hence no users: nothing is found
+  // (rather than every lookup failing, which would refuse all mail with 451).
+  let dataDirectorySeen = false;
+  const store = (): UsersStore | undefined => {
+    if (opts.store) return opts.store;
+    if (!dataDirectorySeen) {
+      if (!isDirectory(opts.dataDirectory!)) return undefined;
+      dataDirectorySeen = true;
+    }
+    return sharedUsersStore(opts.dataDirectory!);
+  };
   const lookup = LOOKUPS[table];
   return {
     spec,
     pattern: false,
     lookup(key: string): Promise<string | undefined> {
       try {
-        return Promise.resolve(lookup(store(), key.toLowerCase()));
+        const opened = store();
+        return Promise.resolve(opened && lookup(opened, key.toLowerCase()));
       } catch (e) {
         return Promise.reject(tableError({ spec }, `lookup of "${key}": ${(e as Error).message}`));
       }
     },
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }

@@ -1,6 +1,7 @@
 // The facteur: tables behind virtual_mailbox_maps, virtual_mailbox_domains and
 // virtual_alias_maps, asked the way the rewriter asks (virtual(5), virtual(8) search orders).
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { Config } from "../../src/config/mod.ts";
 import { addressKeys, openMap, searchTables } from "../../src/maps/mod.ts";
 import { Rewriter } from "../../src/rewrite/mod.ts";
@@ -112,11 +113,25 @@ Deno.test("data_directory tables share one store and see another process's write
   });
 });
 
-Deno.test("unknown table names and missing data directories are named", async () => {
+Deno.test("unknown table names and unusable databases are named", async () => {
   assert.throws(
     () => openFacteurMap("facteur:people", "people", { dataDirectory: "/tmp" }),
     /unknown facteur table "people" \(facteur:users, facteur:domains, facteur:aliases\)/,
   );
-  const table = openFacteurMap("facteur:users", "users", { dataDirectory: "/nonexistent/dir" });
+  // users.sqlite that cannot be opened: the lookup fails (temporarily, upstream) and says which table.
+  const dir = await Deno.makeTempDir({ prefix: "facteur-baddb-" });
+  await Deno.mkdir(join(dir, "users.sqlite"));
+  const table = openFacteurMap("facteur:users", "users", { dataDirectory: dir });
   await assert.rejects(table.lookup("a@b.test"), /table facteur:users/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("facteur: tables before the first start (no data directory yet): nothing found, no error", async () => {
+  const missing = join(await Deno.makeTempDir({ prefix: "facteur-nodata-" }), "data");
+  for (const name of ["users", "domains", "aliases"]) {
+    const table = openFacteurMap(`facteur:${name}`, name, { dataDirectory: missing });
+    assert.equal(await table.lookup("postmaster@example.test"), undefined);
+    assert.equal(await table.lookup("example.test"), undefined);
+  }
+  await assert.rejects(Deno.stat(missing), Deno.errors.NotFound, "nothing created");
 });
